@@ -1,0 +1,32 @@
+"""graphrec: recommend songs for a photo by graph representation learning.
+
+>>> import graphrec
+>>> recs = graphrec.recommend("snowy_forest.jpg", k=10)      # doctest: +SKIP
+>>> for item in recs.items:                                   # doctest: +SKIP
+...     print(item.title, item.keywords)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["Recommender", "Recommendations", "load", "recommend", "__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.api import load, recommend
+    from graphrec.recommend import Recommendations, Recommender
+
+
+def __getattr__(name: str) -> Any:
+    # Imported lazily so that `import graphrec` stays cheap (torch and jieba load on first use).
+    if name in ("recommend", "load"):
+        from graphrec import api
+
+        return getattr(api, name)
+    if name in ("Recommender", "Recommendations"):
+        from graphrec import recommend as _recommend_module
+
+        return getattr(_recommend_module, name)
+    raise AttributeError(f"module 'graphrec' has no attribute {name!r}")
