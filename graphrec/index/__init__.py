@@ -1,1 +1,5 @@
-"""graphrec.index"""
+"""Nearest-neighbour search."""
+
+from graphrec.index.exact import ExactIndex
+
+__all__ = ["ExactIndex"]
