@@ -1,0 +1,63 @@
+"""`graphrec score FOLDER --out results.jsonl`: top-k songs for every image in a folder, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "score",
+        help="recommend songs for every image in a folder (resumable batch job)",
+        description="Write one row per image (top-k songs, scores, and the images and keywords behind each) "
+        "to --out; unreadable files go to <out>.errors.jsonl. Re-running the same command after an "
+        "interruption scores only the images still missing.",
+    )
+    p.add_argument("folder", type=Path, metavar="FOLDER")
+    p.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or the demo model)")
+    p.add_argument("--out", type=Path, required=True, help="output file (.jsonl or .csv)")
+    p.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: from --out's suffix)")
+    p.add_argument("--errors", type=Path, help="errors file (default: <out>.errors.jsonl)")
+    p.add_argument("--recursive", action="store_true", help="also score images in sub-folders")
+    p.add_argument("-k", "--k", type=_positive, default=10, help="songs per image (default 10)")
+    p.add_argument("--batch-size", type=_positive, default=32, help="images per featurizer call (default 32)")
+    p.add_argument("--workers", type=_positive, help="image decoding threads (default: CPU count, at most 8)")
+    p.add_argument("--max-pixels", type=_positive, help="skip images with more pixels than this")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from graphrec.api import load
+    from graphrec.batch import score_folder
+
+    model = load(args.model)
+    summary = score_folder(
+        model,
+        args.folder,
+        args.out,
+        format=args.format,
+        errors_out=args.errors,
+        recursive=args.recursive,
+        k=args.k,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        max_pixels=args.max_pixels,
+        show_progress=False if args.no_progress else None,
+    )
+    print(
+        f"scored {summary.scored} images, skipped {summary.skipped_done} already done, {summary.failed} failed "
+        f"(see {summary.errors}) in {summary.seconds:.1f} s ({summary.images_per_s:.1f} images/s) -> {summary.out}",
+        file=sys.stderr,
+    )
+    print(json.dumps(summary.to_dict()))
+    return 0
