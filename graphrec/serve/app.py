@@ -1,0 +1,310 @@
+"""The HTTP service and web page: ``create_app(model)`` returns a FastAPI app; `graphrec serve` runs it.
+
+Endpoints (errors are JSON ``{"error": ..., "detail": ...}``):
+
+- ``POST /recommend``: multipart ``file`` (image/jpeg, png, webp, gif or bmp) and optional ``k``
+  (form field or query) -> the top-k songs with the dataset images and keywords behind each.
+- ``GET /songs/{song_id}``: title, artist, lyrics and keywords of one song.
+- ``GET /images/{image_id}``: a thumbnail of one dataset image, found by id in the model's table.
+- ``GET /healthz``: model and featurizer, limits, request counters.
+- ``GET /`` and ``GET /static/{name}``: the web page.
+
+Nothing a client sends becomes a filesystem path: song and image ids are dictionary keys, and the
+page's three static files are read into memory at startup and served from a fixed table.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+from collections import Counter, deque
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from graphrec import __version__
+from graphrec._log import get_logger
+from graphrec.errors import GraphrecError
+from graphrec.serve.limits import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    ApiError,
+    BodyLimitMiddleware,
+    Limits,
+    check_content_type,
+    open_checked,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.recommend import Recommender
+
+log = get_logger(__name__)
+
+THUMBNAIL_SIDE = 192
+_STATIC_TYPES = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+_SECURITY_HEADERS = {
+    # The page needs nothing from another origin; blob: is the preview of the picked file.
+    "content-security-policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+}
+
+
+def _read_static() -> dict[str, bytes]:
+    folder = resources.files("graphrec.serve") / "static"
+    return {name: (folder / name).read_bytes() for name in _STATIC_TYPES}
+
+
+class _Stats:
+    """Request counters and recent recommend latencies, for /healthz."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started = time.time()
+        self.status = Counter[int]()
+        self.latencies: deque[float] = deque(maxlen=1000)
+
+    def record(self, status: int, seconds: float | None = None) -> None:
+        with self.lock:
+            self.status[status] += 1
+            if seconds is not None:
+                self.latencies.append(seconds)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            recent = sorted(self.latencies)
+            status = dict(self.status)
+
+        def pct(q: float) -> float | None:
+            return round(recent[min(len(recent) - 1, int(q * len(recent)))] * 1000, 2) if recent else None
+
+        return {
+            "uptime_s": round(time.time() - self.started, 1),
+            "recommend_requests_by_status": {str(k): v for k, v in sorted(status.items())},
+            "recommend_latency_ms": {"p50": pct(0.5), "p95": pct(0.95), "recent": len(recent)},
+        }
+
+
+def create_app(
+    model_or_path: Recommender | str | os.PathLike[str] | None = None,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_k: int = 100,
+    max_concurrency: int | None = None,
+) -> FastAPI:
+    """The service around one model, loaded here, once, and shared by every request.
+
+    ``model_or_path`` is a :class:`~graphrec.recommend.Recommender`, a model directory, or None for the
+    default model. ``max_concurrency`` bounds how many recommendations run at once (default: CPU count),
+    so a burst of uploads queues instead of oversubscribing the cores.
+    """
+    limits = Limits(max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, max_k=max_k)
+    if model_or_path is None or isinstance(model_or_path, str | os.PathLike):
+        from graphrec.api import load
+
+        model_path = str(model_or_path) if model_or_path is not None else None
+        model = load(model_or_path)
+    else:
+        model_path = None
+        model = model_or_path
+    featurizer = model.featurizer  # created now, so the first request does not pay for it
+    static = _read_static()
+    gate = threading.BoundedSemaphore(max_concurrency or os.cpu_count() or 1)
+    stats = _Stats()
+
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and this service works offline.
+    app = FastAPI(title="graphrec", version=__version__, summary="Songs for a photo", docs_url=None, redoc_url=None)
+    app.state.model = model
+    app.state.limits = limits
+    app.state.stats = stats
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        names = {404: "not found", 405: "method not allowed", 400: "bad request"}
+        return JSONResponse(
+            {"error": names.get(exc.status_code, "http error"), "detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "form"))
+            parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"error": "invalid request", "detail": "; ".join(parts)}, status_code=422)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    def _recommend_sync(data: bytes, fmt: str, k: int) -> dict[str, Any]:
+        from graphrec.vision.io import load_image
+
+        with gate:
+            image = open_checked(data, limits.max_pixels)
+            try:
+                rgb = load_image(image, max_pixels=limits.max_pixels)
+                recs = model.recommend(rgb, k=k)
+            except (GraphrecError, OSError, ValueError) as exc:
+                raise ApiError(
+                    422, "malformed image",
+                    f"the upload could not be decoded as an image ({exc}); check that the file is complete and valid.",
+                ) from None
+        return {"k": k, "declared_format": fmt, "image_size": list(image.size), **recs.to_dict()}
+
+    @app.post("/recommend")
+    async def recommend(
+        file: UploadFile = File(..., description="the photo"),
+        k_form: int | None = Form(None, alias="k"),
+        k_query: int | None = Query(None, alias="k"),
+    ) -> JSONResponse:
+        started = time.perf_counter()
+        try:
+            k = k_form if k_form is not None else k_query if k_query is not None else model.config.recommend.k
+            if not 1 <= k <= limits.max_k:
+                raise ApiError(422, "invalid k", f"k must be between 1 and {limits.max_k}, got {k}.")
+            fmt = check_content_type(file.content_type)
+            data = bytearray()
+            while chunk := await file.read(1 << 16):
+                data += chunk
+                if len(data) > limits.max_upload_bytes:
+                    raise ApiError(
+                        413, "upload too large",
+                        f"images may be at most {limits.max_upload_bytes} bytes; send a smaller one.",
+                    )
+            body = await run_in_threadpool(_recommend_sync, bytes(data), fmt, k)
+        except ApiError as exc:
+            stats.record(exc.status)
+            raise
+        stats.record(200, time.perf_counter() - started)
+        return JSONResponse(body)
+
+    @app.get("/songs/{song_id:path}")
+    def song(song_id: str) -> dict[str, Any]:
+        try:
+            record = model.song(song_id)
+            keywords = model.song_keyword_list(song_id)
+        except KeyError:
+            raise ApiError(404, "unknown song", f"this model has no song with id {song_id!r}.") from None
+        return {
+            "id": record.id,
+            "title": record.title,
+            "artist": record.artist,
+            "lyrics": record.lyrics,
+            "keywords": keywords,
+            "source": record.source,
+            "popularity": record.popularity,
+        }
+
+    @lru_cache(maxsize=2048)
+    def _thumbnail(image_id: str) -> tuple[bytes, str] | None:
+        from PIL import Image, ImageOps
+
+        path = model.image_path(image_id)  # KeyError for an unknown id: the caller answers 404
+        try:
+            with Image.open(path) as image:
+                image = ImageOps.exif_transpose(image)
+                image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+                buffer = io.BytesIO()
+                if image.mode in ("RGBA", "LA", "P"):
+                    image.convert("RGBA").save(buffer, "PNG", optimize=True)
+                    return buffer.getvalue(), "image/png"
+                image.convert("RGB").save(buffer, "JPEG", quality=85)
+                return buffer.getvalue(), "image/jpeg"
+        except (OSError, ValueError) as exc:
+            log.warning("cannot make a thumbnail of dataset image %s (%s): %s", image_id, path, exc)
+            return None
+
+    @app.get("/images/{image_id:path}")
+    def image(image_id: str) -> Response:
+        try:
+            thumb = _thumbnail(image_id)
+        except KeyError:
+            raise ApiError(404, "unknown image", f"this model has no image with id {image_id!r}.") from None
+        if thumb is None:
+            raise ApiError(404, "image file missing", f"the file of dataset image {image_id!r} cannot be read on the server.")
+        data, media_type = thumb
+        return Response(data, media_type=media_type, headers={"cache-control": "public, max-age=86400"})
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "graphrec_version": __version__,
+            "model": {
+                "path": model_path,
+                "songs": len(model.song_ids_),
+                "images": len(model.image_ids_),
+                "keywords": len(model.vocabulary_),
+                "default_k": model.config.recommend.k,
+            },
+            "featurizer": {"name": model.featurizer_name, "dim": int(featurizer.dim)},
+            "limits": {
+                "max_upload_bytes": limits.max_upload_bytes,
+                "max_pixels": limits.max_pixels,
+                "max_k": limits.max_k,
+                "content_types": ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp"],
+            },
+            "stats": stats.snapshot(),
+        }
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        return Response(static["index.html"], media_type=_STATIC_TYPES["index.html"])
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static_file(name: str) -> Response:
+        data = static.get(name)  # a fixed table: the name is a key, never part of a path
+        if data is None:
+            raise ApiError(404, "not found", f"no static file {name!r}.")
+        return Response(data, media_type=_STATIC_TYPES[name], headers={"cache-control": "no-cache"})
+
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=limits.max_body_bytes)
+    log.info(
+        "serving model (%d songs, %d images, featurizer %s)", len(model.song_ids_), len(model.image_ids_),
+        model.featurizer_name,
+    )
+    return app
+
+
+def serve(
+    model_or_path: Recommender | str | os.PathLike[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    log_level: str = "info",
+) -> None:
+    """Run the service with uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(model_or_path, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+__all__ = ["create_app", "serve", "Limits", "ApiError"]
