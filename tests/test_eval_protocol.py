@@ -1,0 +1,129 @@
+"""The hit-rate protocol: split, ground truth, and a whole run on a hand-made model."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from graphrec.data.images import ImageRecord, ImageSet
+from graphrec.errors import InputError
+from graphrec.evaluate.protocol import evaluate_hit_rate, evaluate_rankings, ground_truth, split_images
+
+
+class TableRelated:
+    """A related-words source from a dict, strongest first."""
+
+    name = "table"
+
+    def __init__(self, table):
+        self.table = table
+        self.calls = 0
+
+    def top_n(self, word, n):
+        self.calls += 1
+        return [(w, 1.0) for w in self.table.get(word, [])][:n]
+
+    def describe(self):
+        return {"name": self.name}
+
+
+RELATED = TableRelated({"雪": ["冰", "寒", "白", "冬"], "月": ["夜", "光"], "花": ["春", "红"]})
+
+
+def _images(n):
+    return ImageSet([ImageRecord(id=f"img{i}", path=f"/nowhere/{i}.png", keywords=("雪",), weights=(1.0,)) for i in range(n)], {"source": "test"})
+
+
+def test_split_is_seeded_disjoint_and_keeps_order():
+    images = _images(20)
+    split = split_images(images, test_fraction=0.25, seed=3)
+    train_ids, test_ids = [r.id for r in split.train], [r.id for r in split.test]
+    assert len(test_ids) == 5 and len(train_ids) == 15
+    assert not set(train_ids) & set(test_ids)
+    assert sorted(train_ids + test_ids) == sorted(r.id for r in images)
+    assert train_ids == [r.id for r in images if r.id in set(train_ids)]  # input order kept
+    assert [r.id for r in split_images(images, test_fraction=0.25, seed=3).test] == test_ids
+    assert [r.id for r in split_images(images, test_fraction=0.25, seed=4).test] != test_ids
+    assert len(split_images(images, test_fraction=0.5, seed=0, max_test=3).test) == 3
+    with pytest.raises(InputError, match="at least one"):
+        split_images(_images(1), test_fraction=0.5)
+
+
+def test_ground_truth_is_keywords_plus_top_n_related():
+    assert ground_truth(["雪", "月"], RELATED, 0) == {"雪", "月"}
+    assert ground_truth(["雪", "月"], RELATED, 2) == {"雪", "冰", "寒", "月", "夜", "光"}
+    assert ground_truth(["无"], RELATED, 5) == {"无"}
+
+
+def test_evaluate_rankings_known_answer_for_each_n():
+    # q0 keywords 雪: its method-A list has 白 (3rd related word) at rank 1 and 雪 itself at rank 3.
+    # q1 keywords 月: 夜 (1st related word) at rank 2.
+    words = {"a": {"白"}, "b": {"夜"}, "c": {"雪"}, "d": {"红"}}
+    rankings = {"A": [["a", "d", "c"], ["d", "b", "a"]], "B": [["d", "d", "d"], ["d", "d", "d"]]}
+    report = evaluate_rankings(rankings, [("雪",), ("月",)], RELATED, {"keywords": words.__getitem__}, ns=(1, 3), ks=(1, 2, 3))
+    # n=1: truths {雪, 冰} and {月, 夜}: q0 hits at rank 3, q1 at rank 2.
+    assert [report.value("A", 1, k) for k in (1, 2, 3)] == [0.0, 0.5, 1.0]
+    # n=3: 白 joins q0's truth, so q0 hits at rank 1.
+    assert [report.value("A", 3, k) for k in (1, 2, 3)] == [0.5, 1.0, 1.0]
+    assert report.value("B", 3, 3) == 0.0
+    assert report.truth_sizes == {1: 2.0, 3: 3.5}
+    assert report.backend == {"name": "table"} and report.queries == 2
+    row = next(r for r in report.rows if (r["method"], r["n"], r["k"]) == ("A", 1, 2))
+    assert row == {"method": "A", "variant": "keywords", "n": 1, "k": 2, "hit_rate": 0.5, "hits": 1, "queries": 2}
+
+
+def _fake_model():
+    """A duck-typed model: 2 training images (snow at x=0, moon at x=10), 4 songs."""
+    song_ids = ["snow-a", "snow-b", "moon-a", "flower-a"]
+    vocab = ["雪", "月", "花"]
+    song_keywords = sp.csr_matrix(np.array([[0.9, 0, 0], [0.3, 0, 0], [0, 1.0, 0], [0, 0, 1.0]], dtype=np.float32))
+    keyword_lists = {"snow-a": ["雪"], "snow-b": ["雪"], "moon-a": ["月"], "flower-a": ["花"]}
+
+    def recommend_features(features, k):
+        # "ours" in this fake: the moon song for everything, then the flower one
+        return [SimpleNamespace(song_ids=np.array(["moon-a", "flower-a"][:k], dtype=object)) for _ in features]
+
+    return SimpleNamespace(
+        song_ids_=song_ids,
+        vocabulary_=vocab,
+        image_ids_=["train-snow", "train-moon"],
+        image_features_=np.array([[0.0], [10.0]], dtype=np.float32),
+        image_keywords_=sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32)),
+        song_keywords_=song_keywords,
+        popularity_=np.array([1.0, 50.0, np.nan, 3.0]),
+        config=SimpleNamespace(recommend=SimpleNamespace(k_images=1)),
+        recommend_features=recommend_features,
+        song_keyword_list=lambda song_id: keyword_lists[song_id],
+    )
+
+
+def test_evaluate_hit_rate_runs_every_method_on_held_out_images():
+    model = _fake_model()
+    test = ImageSet(
+        [
+            ImageRecord(id="test-snow", path="/x/1.png", keywords=("雪",), weights=(1.0,)),
+            ImageRecord(id="test-moon", path="/x/2.png", keywords=("月",), weights=(1.0,)),
+        ],
+        {},
+    )
+    features = np.array([[0.5], [9.5]], dtype=np.float32)
+    report = evaluate_hit_rate(model, test, features, RELATED, ns=(5,), ks=(1, 2), variants=("keywords",), seed=0)
+    # KM: the nearest training image gives its keyword, so both queries hit at rank 1.
+    assert report.value("KM", 5, 1) == 1.0
+    assert report.rankings["KM"] == [["snow-a", "snow-b"], ["moon-a"]]
+    # ours (fake): moon first -> only the moon query hits at 1; flower never helps.
+    assert report.value("ours", 5, 1) == 0.5 and report.value("ours", 5, 2) == 0.5
+    # POP: snow-b (50) then flower-a (3): the snow query hits at rank 1, the moon query never.
+    assert report.rankings["POP"][0] == ["snow-b", "flower-a"]
+    assert report.value("POP", 5, 1) == 0.5
+    assert {r["method"] for r in report.rows} == {"ours", "KM", "POP", "random"}
+
+
+def test_evaluate_hit_rate_refuses_test_images_inside_the_graph():
+    model = _fake_model()
+    leaked = ImageSet([ImageRecord(id="train-snow", path="/x/1.png", keywords=("雪",), weights=(1.0,))], {})
+    with pytest.raises(InputError, match="also in the model's graph"):
+        evaluate_hit_rate(model, leaked, np.zeros((1, 1), dtype=np.float32), RELATED)
