@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+MODEL ?= data/model
+SAMPLES := $(wildcard data/samples/*.jpg)
+DEFAULT_DATA := $(wildcard data/songs/*.xz data/images/emoji/manifest.*)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +17,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The default model is rebuilt only when the shipped data or the installation changed.
+$(MODEL)/manifest.json: $(STAMP) $(DEFAULT_DATA)
+	$(PY) -m graphrec.cli build --out $(MODEL)
+
+model: $(MODEL)/manifest.json
+
+demo: $(MODEL)/manifest.json
+	$(PY) -m graphrec.cli info $(MODEL)
+	$(PY) -m graphrec.cli recommend --model $(MODEL) $(SAMPLES)
+
 test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/line_speed.py --generate benchmarks/results/paper_graph.txt
+	$(PY) benchmarks/line_speed.py --edges benchmarks/results/paper_graph.txt --order 1 --threads 2 --samples 20000000 --out benchmarks/results/line_o1.emb
+	$(PY) benchmarks/line_speed.py --edges benchmarks/results/paper_graph.txt --order 2 --threads 2 --samples 20000000 --out benchmarks/results/line_o2.emb
+	$(PY) benchmarks/featurize.py
 
 clean:
-	rm -rf $(VENV) models .pytest_cache
+	rm -rf $(VENV) $(MODEL) .pytest_cache
