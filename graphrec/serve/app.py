@@ -167,7 +167,8 @@ def create_app(
         with gate:
             image = open_checked(data, limits.max_pixels)
             try:
-                rgb = load_image(image, max_pixels=limits.max_pixels)
+                # Decoded from the bytes, not the lazily opened header, so a truncated body is an ImageError here.
+                rgb = load_image(data, max_pixels=limits.max_pixels)
                 recs = model.recommend(rgb, k=k)
             except (GraphrecError, OSError, ValueError) as exc:
                 raise ApiError(

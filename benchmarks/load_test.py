@@ -1,0 +1,211 @@
+"""Load test of `graphrec serve` on loopback: latency percentiles, throughput, errors, server peak RSS.
+
+    .venv/bin/python benchmarks/load_test.py [--model DIR] [--requests 500] [--concurrency 8]
+
+Starts the server as a subprocess on 127.0.0.1 (a free port), waits for /healthz, sends ``--requests``
+POST /recommend uploads from ``--concurrency`` client threads (stopping early at ``--max-seconds``),
+reads the server's peak RSS (VmHWM, Linux) and stops it. The result is printed as one JSON line (the
+last line of output) and appended to benchmarks/results/load_test.jsonl. Never leaves loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "load_test.jsonl"
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def payloads(count: int, seed: int) -> list[tuple[str, bytes, str]]:
+    """The shipped sample photos plus generated photo-like JPEGs (smooth gradients + noise), in memory."""
+    from PIL import Image
+
+    out: list[tuple[str, bytes, str]] = []
+    for path in sorted((ROOT / "data" / "samples").glob("*.jpg")):
+        out.append((path.name, path.read_bytes(), "image/jpeg"))
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:480, 0:640].astype(np.float32)
+    while len(out) < count:
+        a, b, c = rng.uniform(0, 255, size=(3, 3))
+        image = (a[None, None] + (b - a)[None, None] * (yy / 480)[..., None] + (c - a)[None, None] * (xx / 640)[..., None])
+        image += rng.normal(0, 12, size=image.shape)
+        buffer = io.BytesIO()
+        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), "RGB").save(buffer, "JPEG", quality=85)
+        out.append((f"generated-{len(out)}.jpg", buffer.getvalue(), "image/jpeg"))
+    return out[:count]
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def wait_healthy(base: str, proc: subprocess.Popen, timeout: float) -> dict:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with status {proc.returncode} before it was ready")
+        try:
+            response = httpx.get(base + "/healthz", timeout=2)
+            if response.status_code == 200:
+                return response.json()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the server was not ready within {timeout:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    import httpx
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or the demo model)")
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--images", type=int, default=16, help="distinct images to cycle through")
+    parser.add_argument("--startup-timeout", type=float, default=300.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-save", action="store_true", help=f"do not append to {RESULTS.relative_to(ROOT)}")
+    args = parser.parse_args(argv)
+    if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 64:
+        parser.error("--requests must be in 1..100000 and --concurrency in 1..64")
+
+    if args.model is None:
+        from graphrec.api import default_model_path
+
+        args.model = default_model_path()
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    cmd = [
+        sys.executable, "-m", "graphrec.cli", "--no-progress", "serve",
+        "--model", str(args.model), "--host", HOST, "--port", str(port),
+    ]
+    server_log = open(os.devnull, "wb")
+    proc = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.PIPE, env={**os.environ, "GRAPHREC_NO_PROGRESS": "1"})
+    stderr_tail: list[bytes] = []
+    drain = threading.Thread(target=lambda: stderr_tail.extend(proc.stderr or []), daemon=True)
+    drain.start()
+    try:
+        try:
+            health = wait_healthy(base, proc, args.startup_timeout)
+        except RuntimeError as exc:
+            sys.stderr.write(b"".join(stderr_tail[-30:]).decode(errors="replace"))
+            print(f"load_test: {exc}", file=sys.stderr)
+            return 1
+        rss_idle = peak_rss_mb(proc.pid)
+        images = payloads(args.images, args.seed)
+        latencies = np.zeros(args.requests, dtype=np.float64)
+        statuses = np.zeros(args.requests, dtype=np.int32)  # 0 = not sent (time limit) or transport error
+        counter = iter(range(args.requests))
+        lock = threading.Lock()
+        deadline = time.monotonic() + args.max_seconds
+
+        def worker() -> None:
+            client = httpx.Client(base_url=base, timeout=60)
+            try:
+                while time.monotonic() < deadline:
+                    with lock:
+                        i = next(counter, None)
+                    if i is None:
+                        return
+                    name, data, ctype = images[i % len(images)]
+                    start = time.perf_counter()
+                    try:
+                        response = client.post("/recommend", files={"file": (name, data, ctype)}, params={"k": args.k})
+                        ok = response.status_code == 200 and len(response.json()["songs"]) == min(args.k, health["model"]["songs"])
+                        statuses[i] = response.status_code if ok or response.status_code != 200 else 599
+                    except httpx.HTTPError:
+                        statuses[i] = -1
+                    latencies[i] = time.perf_counter() - start
+            finally:
+                client.close()
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            for future in [pool.submit(worker) for _ in range(args.concurrency)]:
+                future.result()
+        seconds = time.perf_counter() - started
+        rss_peak = peak_rss_mb(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        server_log.close()
+
+    sent = statuses != 0
+    ok = statuses == 200
+    lat_ms = latencies[sent] * 1000
+    codes: dict[str, int] = {}
+    for code in statuses[sent & ~ok]:
+        codes[str(int(code))] = codes.get(str(int(code)), 0) + 1
+
+    def pct(q: float) -> float | None:
+        return round(float(np.percentile(lat_ms, q)), 2) if len(lat_ms) else None
+
+    result = {
+        "benchmark": "load_test",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "model": str(args.model),
+        "featurizer": health["featurizer"]["name"],
+        "songs": health["model"]["songs"],
+        "images_in_model": health["model"]["images"],
+        "requests": int(sent.sum()),
+        "requested": args.requests,
+        "concurrency": args.concurrency,
+        "k": args.k,
+        "ok": int(ok.sum()),
+        "errors": int((sent & ~ok).sum()),
+        "error_statuses": codes,
+        "seconds": round(seconds, 3),
+        "requests_per_s": round(int(sent.sum()) / seconds, 2) if seconds > 0 else None,
+        "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "mean": round(float(lat_ms.mean()), 2) if len(lat_ms) else None, "max": round(float(lat_ms.max()), 2) if len(lat_ms) else None},
+        "server_rss_mb_after_start": rss_idle,
+        "server_peak_rss_mb": rss_peak,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    line = json.dumps(result, ensure_ascii=False)
+    if not args.no_save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        with open(RESULTS, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    print(line)
+    return 0 if result["errors"] == 0 and result["requests"] == args.requests else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
