@@ -394,6 +394,7 @@ def test_resume_after_interruption_fetches_nothing_twice(fake_api, tmp_path):
     first = collect_images(keywords, out, config(api, max_downloads=5), session=session(), show_progress=False)
     assert first.stopped_early and first.downloads == 5
     assert first.totals["kept"] == 4  # 3 snow + 1 moon (the HTML page took one download)
+    assert first.keywords["月"].found == 2  # the candidate the budget stopped at is left for the next run
     second = collect_images(keywords, out, config(api), session=session(), show_progress=False)
     assert not second.stopped_early
     assert {k: s.kept for k, s in second.keywords.items()} == {"雪": 3, "月": 3, "花": 3, "风": 3}

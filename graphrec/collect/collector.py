@@ -384,6 +384,7 @@ class _Collector:
             image, is_new = self.by_url.get(url), False
             if image is None:
                 if config.max_downloads is not None and self.summary.downloads >= config.max_downloads:
+                    item.found -= 1  # this candidate is left for the next run
                     return False
                 downloaded = self._download(item, hit, query, rank, rejected)
                 if downloaded is None:
