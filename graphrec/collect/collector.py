@@ -268,6 +268,7 @@ class _Collector:
         self.failed_urls: dict[str, tuple[Reason, str]] = {}  # permanent failures: the URL itself is bad
         self.kw_duplicates: set[tuple[str, str]] = set()  # (keyword, url) whose bytes the keyword already has
         self.finds: list[dict[str, str]] = []  # the journal's rows, for rebuilding manifest.csv
+        self._inner: Any = progress(total=0, show_progress=False)  # the current keyword's bar
 
     def load_previous(self) -> None:
         journal = read_log(self.out_dir / JOURNAL_NAME, JOURNAL_COLUMNS)
@@ -295,10 +296,13 @@ class _Collector:
         write_manifest(self.out_dir / MANIFEST_NAME, self.finds)
 
     def run(self, keywords: Sequence[str], journal: AppendLog, rejected: AppendLog, show_progress: bool | None) -> None:
-        bar = progress(keywords, show_progress=show_progress, desc="collect-images", unit="keyword")
+        bar = progress(keywords, show_progress=show_progress, desc="collect-images", unit="keyword", leave=True)
         for keyword in bar:
             bar.set_postfix_str(keyword)
-            done = self._keyword(keyword, journal, rejected)
+            # A keyword takes minutes at a polite rate; an inner bar shows it is moving.
+            with progress(total=self.config.per_keyword, show_progress=show_progress, desc=keyword, unit="img") as inner:
+                self._inner = inner
+                done = self._keyword(keyword, journal, rejected)
             if self.summary.keywords[keyword].new or self.summary.keywords[keyword].shared:
                 self.write_manifest()
             if not done:
@@ -348,6 +352,7 @@ class _Collector:
         self.kw_urls.setdefault(item.keyword, set()).add(hit.download_url)
         self.kw_shas.setdefault(item.keyword, set()).add(image.source_sha256)
         item.kept += 1
+        self._inner.update(1)
 
     def _keyword(self, keyword: str, journal: AppendLog, rejected: AppendLog) -> bool:
         """Collect one keyword; False when the download budget ran out."""
@@ -356,6 +361,7 @@ class _Collector:
         have = self.kw_urls.setdefault(keyword, set())
         self.kw_shas.setdefault(keyword, set())
         item.already = item.kept = len(have)
+        self._inner.update(min(item.kept, config.per_keyword))
         errors: list[str] = []
         candidates = _interleave([(query, self.source.search(query)) for query in item.queries], errors)
         limit = int(config.per_keyword * config.candidates_per_keyword)
