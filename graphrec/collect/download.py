@@ -35,7 +35,9 @@ def decode(data: bytes, *, max_pixels: int) -> Image.Image:
     """RGB pixels of ``data``, or ImageError; the shared loader guards against decompression bombs."""
     try:
         from graphrec.vision.io import load_image
-    except ImportError:  # pragma: no cover - only until graphrec.vision.io lands
+    except ModuleNotFoundError as exc:  # pragma: no cover - only until graphrec.vision.io is committed
+        if exc.name != "graphrec.vision.io":
+            raise
         return _decode_with_pil(data, max_pixels=max_pixels)
     return load_image(data, max_pixels=max_pixels)
 
