@@ -13,7 +13,8 @@ Pipeline, per song (title + lyrics; the titles of ci and qu are tune names and a
    than tagged in context with ``jieba.posseg``: in-context tagging of classical text is no better and
    is ~15x slower (134 s for 8,000 ci on one core).
 3. **Counting**: a candidate word occurs once for every informative token that is it or contains it
-   (明月 counts for 月, 梅花 for 梅 and 花), so the compounds of an imagery word feed it.
+   (明月 counts for 月, 梅花 for 梅 and 花), so the compounds of an imagery word feed it; a token that
+   is neither informative nor a stopword (把酒, 下雪: verbs) still counts for the imagery words in it.
 4. **Vocabulary**: the ``k`` candidates found in the most songs (document frequency; ties: total
    count, then the word), as in the paper; or the given ``vocabulary``.
 5. **Weights** (song x keyword, in (0, 1], each song's largest = 1):
@@ -225,7 +226,8 @@ class _Filter:
     def parts(self, token: str) -> tuple[str, ...]:
         """The informative words inside an informative token, itself included (明月 -> 明月, 月).
 
-        Inside a token that is not informative (花费, a verb) only forced words are found.
+        Inside a token that is not informative but not a stopword either (把酒, 下雪: verbs) only the
+        imagery words (and a given vocabulary's words) are found: 把酒 -> 酒. Stopwords yield nothing.
         """
         got = self._parts.get(token)
         if got is None:
@@ -236,8 +238,10 @@ class _Filter:
                 subs = {token[i:j] for i in range(len(token)) for j in range(i + 1, len(token) + 1)}
                 if whole:
                     got = tuple(sorted(w for w in subs if w == token or self.informative(w)))
-                else:
+                elif token in self.stop:
                     got = tuple(sorted(w for w in subs if w in self.force))
+                else:
+                    got = tuple(sorted(w for w in subs if w in self.force or (w in self.imagery and w not in self.stop)))
             self._parts[token] = got
         return got
 
