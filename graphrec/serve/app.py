@@ -69,6 +69,34 @@ def _read_static() -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in _STATIC_TYPES}
 
 
+class _SecurityHeaders:
+    """Adds the security headers to every response.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware wraps errors
+    raised while the body streams in (the upload limit's 413) in an ExceptionGroup, which FastAPI
+    would then answer with a generic 400.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.headers = [(k.encode(), v.encode()) for k, v in _SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (name, value) for name, value in self.headers if name not in present
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class _Stats:
     """Request counters and recent recommend latencies, for /healthz."""
 
@@ -153,13 +181,6 @@ def create_app(
             where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "form"))
             parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse({"error": "invalid request", "detail": "; ".join(parts)}, status_code=422)
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
 
     def _recommend_sync(data: bytes, fmt: str, k: int) -> dict[str, Any]:
         from graphrec.vision.io import load_image
@@ -284,6 +305,7 @@ def create_app(
             raise ApiError(404, "not found", f"no static file {name!r}.")
         return Response(data, media_type=_STATIC_TYPES[name], headers={"cache-control": "no-cache"})
 
+    app.add_middleware(_SecurityHeaders)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=limits.max_body_bytes)
     log.info(
         "serving model (%d songs, %d images, featurizer %s)", len(model.song_ids_), len(model.image_ids_),

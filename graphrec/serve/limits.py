@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from starlette.exceptions import HTTPException
+
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
@@ -38,14 +40,23 @@ CONTENT_TYPES: dict[str, str] = {
 FORMATS = tuple(sorted(set(CONTENT_TYPES.values())))
 
 
-class ApiError(Exception):
-    """An error the API reports as ``{"error": ..., "detail": ...}`` with ``status``."""
+class ApiError(HTTPException):
+    """An error the API reports as ``{"error": ..., "detail": ...}`` with ``status``.
+
+    An HTTPException, so that FastAPI passes it through unchanged when it is raised while the body is
+    being parsed (any other exception there becomes a generic 400).
+    """
 
     def __init__(self, status: int, error: str, detail: str) -> None:
-        super().__init__(f"{status} {error}: {detail}")
-        self.status = status
+        super().__init__(status_code=status, detail=detail)
         self.error = error
-        self.detail = detail
+
+    @property
+    def status(self) -> int:
+        return self.status_code
+
+    def __str__(self) -> str:
+        return f"{self.status_code} {self.error}: {self.detail}"
 
 
 @dataclass(frozen=True)
