@@ -29,7 +29,7 @@ MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl")
 # Weight factors of the non-exact mapping rules (see map_to_vocabulary).
 SYNONYM_FACTOR = 0.8  # same Cilin leaf: 月亮 -> 月, 太阳 -> 日
 COMPOUND_FACTOR = 0.8  # vocabulary word inside the keyword and in the same Cilin class: 樱花 -> 花, 雪人 -> 雪
-UNKNOWN_COMPOUND_FACTOR = 0.5  # vocabulary word inside a keyword that Cilin does not know
+UNKNOWN_COMPOUND_FACTOR = 0.5  # times the factor of a piece of a keyword that Cilin does not know
 
 
 @dataclass(frozen=True)
@@ -284,30 +284,53 @@ def _cilin_codes() -> dict[str, frozenset[str]]:
     return {w: frozenset(c) for w, c in index.items()}
 
 
-def keyword_matches(keyword: str, vocabulary: Sequence[str]) -> list[tuple[str, float, str]]:
-    """The vocabulary words one image keyword maps to, as (word, weight factor, rule).
+def _concrete(codes: frozenset[str]) -> frozenset[str]:
+    # Cilin's top class B is "things" (物). Single characters have many senses, and sharing an abstract
+    # leaf links nonsense (旗 ~ 海, 女 ~ 阴, 家庭 ~ 门), so only concrete senses take part.
+    return frozenset(c for c in codes if c.startswith("B"))
 
-    Rules, all applied: ``exact`` (factor 1); ``synonym``: same Cilin leaf (0.8); ``compound``: the
-    vocabulary word is inside the keyword and both share a Cilin level-4 class, so 樱花 -> 花 and
-    雪人 -> 雪 but not 雪花 -> 花 or 雨伞 -> 雨 (0.8); ``compound_unknown``: inside a keyword Cilin does
-    not know (0.5).
-    """
+
+def _cilin_rules(keyword: str, vocabulary: Sequence[str]) -> list[tuple[str, float, str]]:
     codes = _cilin_codes()
-    kw_codes = codes.get(keyword, frozenset())
+    kw_codes = _concrete(codes.get(keyword, frozenset()))
     out: list[tuple[str, float, str]] = []
     for word in vocabulary:
         if word == keyword:
             out.append((word, 1.0, "exact"))
             continue
-        word_codes = codes.get(word, frozenset())
-        if kw_codes & word_codes:
+        if not kw_codes:
+            continue
+        word_codes = _concrete(codes.get(word, frozenset()))
+        if kw_codes & word_codes and max(len(keyword), len(word)) > 1:
+            # two single characters sharing a leaf are usually different senses (杯 ~ 海, 嘴 ~ 门)
             out.append((word, SYNONYM_FACTOR, "synonym"))
-        elif word in keyword:
-            if not kw_codes:
-                out.append((word, UNKNOWN_COMPOUND_FACTOR, "compound_unknown"))
-            elif {c[:5] for c in kw_codes} & {c[:5] for c in word_codes}:
-                out.append((word, COMPOUND_FACTOR, "compound"))
+        elif word in keyword and {c[:5] for c in kw_codes} & {c[:5] for c in word_codes}:
+            out.append((word, COMPOUND_FACTOR, "compound"))
     return out
+
+
+def keyword_matches(keyword: str, vocabulary: Sequence[str]) -> list[tuple[str, float, str]]:
+    """The vocabulary words one image keyword maps to, as (word, weight factor, rule).
+
+    Rules (Cilin = the HIT Tongyici Cilin thesaurus; only its concrete-thing senses, class B, count):
+    ``exact`` (factor 1); ``synonym``: same Cilin leaf, 月亮 -> 月, 太阳 -> 日, not between two single
+    characters (0.8); ``compound``: the
+    vocabulary word is inside the keyword and both share a Cilin level-4 class, so 樱花 -> 花 and
+    雪人 -> 雪 but not 雪花 -> 花 or 雨伞 -> 雨 (0.8); ``segment``: a keyword Cilin does not know
+    (有伞的海滩) is cut with jieba and each piece of two or more characters goes through the rules
+    above (x 0.5).
+    """
+    out = _cilin_rules(keyword, vocabulary)
+    if out or keyword in _cilin_codes() or len(keyword) < 2:
+        return out
+    from graphrec.text.keywords import raw_tokens
+
+    best: dict[str, float] = {}
+    for piece in raw_tokens(keyword):
+        if piece != keyword and len(piece) >= 2:  # one-character pieces (我的天哪 -> 天) are too vague
+            for word, factor, _ in _cilin_rules(piece, vocabulary):
+                best[word] = max(best.get(word, 0.0), factor * UNKNOWN_COMPOUND_FACTOR)
+    return [(w, f, "segment") for w, f in best.items()]
 
 
 def map_to_vocabulary(images: ImageSet, vocabulary: Sequence[str]) -> tuple[ImageSet, dict[str, Any]]:
