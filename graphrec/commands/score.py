@@ -54,9 +54,10 @@ def run(args: argparse.Namespace) -> int:
         max_pixels=args.max_pixels,
         show_progress=False if args.no_progress else None,
     )
+    failed = f"{summary.failed} failed (see {summary.errors})" if summary.failed else "0 failed"
     print(
-        f"scored {summary.scored} images, skipped {summary.skipped_done} already done, {summary.failed} failed "
-        f"(see {summary.errors}) in {summary.seconds:.1f} s ({summary.images_per_s:.1f} images/s) -> {summary.out}",
+        f"scored {summary.scored} images, skipped {summary.skipped_done} already done, {failed} "
+        f"in {summary.seconds:.1f} s ({summary.images_per_s:.1f} images/s) -> {summary.out}",
         file=sys.stderr,
     )
     print(json.dumps(summary.to_dict()))
