@@ -12,7 +12,10 @@ Random numbers come from splitmix64: one 64-bit draw gives both the alias slot
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -25,6 +28,27 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _INV32 = 1.0 / 4294967296.0
 # exp() of more than this overflows nothing in float32 but gives a gradient of exactly 0 or 1 anyway.
 _BOUND = np.float32(30.0)
+
+
+@intrinsic
+def _prefetch(typingctx, arr, row, col):  # type: ignore[no-untyped-def]
+    """Ask the CPU to start loading ``arr[row, col]``'s cache line (llvm.prefetch: read/write, high locality)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 2):
+        return None
+    sig = types.void(arr, row, col)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        inds = [context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], signature.args[1:])]
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, inds, wraparound=False)
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [ptr, i32(1), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(inline="always")
@@ -98,33 +122,55 @@ def train_thread(
     loss = 0.0
     n_loss = 0
     checksum = 0
-    for i in range(n_samples):
-        # Linear decay from rho0 to rho0 * 1e-4 over the run, as in the reference.
-        rho = rho0 * (1.0 - (first_count + i * stride) * scale)
-        if rho < rho_min:
-            rho = rho_min
-        state += _GOLDEN
-        edge = _draw(_mix(state), n_edges, edge_prob, edge_alias)
-        u = src[edge]
-        v = dst[edge]
-        with_loss = (i % loss_every) == 0
-        if not update:
-            checksum += u + v
+    if not update:
+        for i in range(n_samples):
+            state += _GOLDEN
+            edge = _draw(_mix(state), n_edges, edge_prob, edge_alias)
+            checksum += src[edge] + dst[edge]
             for d in range(negative):
                 state += _GOLDEN
                 checksum += _draw(_mix(state), n_nodes, noise_prob, noise_alias)
+        states[tid] = state
+        out[tid, 0] = checksum
+        out[tid, 1] = 0
+        return
+    # Sample i+1 is drawn, and its rows prefetched, before sample i is trained:
+    # the matrices outgrow the caches, and waiting on those rows is most of the cost.
+    # plan[b, 0] is the source node, plan[b, 1] the edge's target, plan[b, 2:] the negatives.
+    plan = np.empty((2, negative + 2), np.int64)
+    for i in range(n_samples + 1):
+        if i < n_samples:
+            b = i & 1
+            state += _GOLDEN
+            edge = _draw(_mix(state), n_edges, edge_prob, edge_alias)
+            plan[b, 0] = src[edge]
+            plan[b, 1] = dst[edge]
+            for d in range(negative):
+                state += _GOLDEN
+                plan[b, 2 + d] = _draw(_mix(state), n_nodes, noise_prob, noise_alias)
+            for j in range(0, dim, 16):  # 16 float32 = one 64-byte cache line
+                _prefetch(emb, plan[b, 0], j)
+                for d in range(1, negative + 2):
+                    _prefetch(ctx, plan[b, d], j)
+        if i == 0:
             continue
+        b = (i - 1) & 1
+        # Linear decay from rho0 to rho0 * 1e-4 over the run, as in the reference.
+        rho = rho0 * (1.0 - (first_count + (i - 1) * stride) * scale)
+        if rho < rho_min:
+            rho = rho_min
+        u = plan[b, 0]
+        v = plan[b, 1]
+        with_loss = ((i - 1) % loss_every) == 0
         # Rows are indexed in place, not sliced: a slice is a new array view whose
         # reference count both threads would bump atomically on every target.
         for j in range(dim):
             err[j] = 0.0
         for d in range(negative + 1):
+            target = plan[b, 1 + d]
             if d == 0:
-                target = np.int64(v)
                 label = np.float32(1.0)
             else:
-                state += _GOLDEN
-                target = _draw(_mix(state), n_nodes, noise_prob, noise_alias)
                 # A "negative" equal to either endpoint would push the edge apart; word2vec skips these too.
                 if target == u or target == v:
                     continue
@@ -153,9 +199,5 @@ def train_thread(
         for j in range(dim):
             emb[u, j] += err[j]
     states[tid] = state
-    if update:
-        out[tid, 0] = loss
-        out[tid, 1] = n_loss
-    else:
-        out[tid, 0] = checksum
-        out[tid, 1] = 0
+    out[tid, 0] = loss
+    out[tid, 1] = n_loss
