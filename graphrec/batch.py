@@ -10,13 +10,14 @@ rest. Each image therefore appears exactly once across the two files.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -265,7 +266,7 @@ def _reason(exc: BaseException) -> str:
 
 def _decoded(
     root: Path, todo: Sequence[str], workers: int, window: int, max_pixels: int | None
-) -> Iterator[tuple[str, Image.Image | None, str | None]]:
+) -> Generator[tuple[str, Image.Image | None, str | None], None, None]:
     """Yield (path, image, None) or (path, None, reason) in ``todo`` order, decoding ``window`` ahead."""
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graphrec-decode") as pool:
         pending: deque[tuple[str, Future[Image.Image]]] = deque()
@@ -394,17 +395,19 @@ def score_folder(
 
         # Decoded images wait here for the featurizer; the bound keeps memory flat on large photos.
         window = batch_size + 2 * workers
-        for rel, image, reason in _decoded(root, todo, workers, window, max_pixels):
-            if image is None:
-                log.warning("cannot read %s: %s", rel, reason)
-                sink.error(rel, reason or "unreadable")
-                failed += 1
-                bar.update(1)
-                continue
-            batch_paths.append(rel)
-            batch_images.append(image)
-            if len(batch_images) >= batch_size:
-                flush()
+        decoded = _decoded(root, todo, workers, window, max_pixels)
+        with contextlib.closing(decoded):  # on an error, stop the decoders now, not at garbage collection
+            for rel, image, reason in decoded:
+                if image is None:
+                    log.warning("cannot read %s: %s", rel, reason)
+                    sink.error(rel, reason or "unreadable")
+                    failed += 1
+                    bar.update(1)
+                    continue
+                batch_paths.append(rel)
+                batch_images.append(image)
+                if len(batch_images) >= batch_size:
+                    flush()
         flush()
     finally:
         bar.close()
