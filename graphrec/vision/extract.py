@@ -176,10 +176,12 @@ def extract_features(
     pending_sigs: list[str] = []
     pending_rows: list[np.ndarray] = []
 
-    def flush() -> None:
-        if store is not None and pending_rows:
-            store.add_chunk(pending_keys, pending_sigs, np.stack(pending_rows))
-            pending_keys.clear(), pending_sigs.clear(), pending_rows.clear()
+    def flush(final: bool = False) -> None:
+        # Chunks of exactly chunk_size rows (the last one may be shorter), whatever the batch size.
+        while store is not None and pending_rows and (final or len(pending_rows) >= chunk_size):
+            take = min(chunk_size, len(pending_rows))
+            store.add_chunk(pending_keys[:take], pending_sigs[:take], np.stack(pending_rows[:take]))
+            del pending_keys[:take], pending_sigs[:take], pending_rows[:take]
 
     decode = _Decode(featurizer, sources, todo)
     if featurizer.uses_torch:
@@ -205,10 +207,9 @@ def extract_features(
                     if store is not None and keys[i] is not None and signatures[i] is not None:
                         pending_keys.append(keys[i]), pending_sigs.append(signatures[i]), pending_rows.append(row)
                 computed += len(feats)
-                if len(pending_rows) >= chunk_size:
-                    flush()
+                flush()
             bar.update(len(batch))
-        flush()
+        flush(final=True)
     finally:
         bar.close()
     elapsed = time.perf_counter() - start

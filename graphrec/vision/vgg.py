@@ -69,9 +69,12 @@ class VGG19Fc7(TorchFeaturizer):
                 torch.manual_seed(seed)
                 net = vgg19(weights=None)
         else:
-            net = vgg19(weights=None)
             state = self._load_state_dict(weights_path, download)
-            missing, unexpected = net.load_state_dict(state, strict=False)
+            # Built on the meta device: no 140M-parameter random init just to overwrite it; assign=True
+            # then adopts the (memory-mapped) loaded tensors.
+            with torch.device("meta"):
+                net = vgg19(weights=None)
+            missing, unexpected = net.load_state_dict(state, strict=False, assign=True)
             if missing or unexpected:
                 raise MissingWeightsError(
                     f"weights file {describe_path(self.weights_file)} is not a torchvision VGG-19 state dict "
