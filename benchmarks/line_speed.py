@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             record = {
                 **base, "mode": "speed", "order": args.order, "samples": res.samples,
                 "samples_per_s": res.samples_per_s, "train_seconds": res.train_seconds,
+                "cpu_seconds": res.cpu_seconds, "samples_per_cpu_s": res.samples / max(res.cpu_seconds, 1e-9),
                 "write_seconds": time.perf_counter() - start,
                 "first_loss": res.loss_history[0], "final_loss": res.loss_history[-1],
                 "rss_after_load_mb": rss_loaded,

@@ -117,6 +117,9 @@ class LineResult:
     samples: int = 0  # per order
     train_seconds: float = 0.0
     compile_seconds: float = 0.0
+    # CPU seconds of this process while the kernels ran: on a busy machine, wall time
+    # hides how much of it the threads actually got (ideal: cpu_seconds = threads * train_seconds).
+    cpu_seconds: float = 0.0
     threads: int = 1
     loss_by_order: dict[int, list[float]] = field(default_factory=dict)
 
@@ -230,8 +233,8 @@ def _run_order(
     *,
     update: bool = True,
     on_chunk: Callable[[float], None] | None = None,
-) -> tuple[np.ndarray, list[float], float]:
-    """Train one order; returns (vertex vectors, per-chunk mean loss, seconds spent in the kernels)."""
+) -> tuple[np.ndarray, list[float], float, float]:
+    """Train one order; returns (vertex vectors, per-chunk mean loss, wall and CPU seconds spent in the kernels)."""
     from graphrec.embed import _kernels as k
 
     dim = config.dim
@@ -246,6 +249,7 @@ def _run_order(
     n_chunks = min(DEFAULT_CHUNKS, samples)
     losses: list[float] = []
     seconds = 0.0
+    cpu = 0.0
     done = 0
     t = tables
     for chunk in _split(samples, n_chunks):
@@ -257,7 +261,7 @@ def _run_order(
                 config.negative, n, first, threads, samples, float(config.rho), states, tid, update, LOSS_EVERY, out,
             )  # fmt: skip
 
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         if pool is None:
             work(0, shares[0], done)
         else:
@@ -265,12 +269,13 @@ def _run_order(
             for f in futures:
                 f.result()
         seconds += time.perf_counter() - start
+        cpu += time.process_time() - cpu_start
         done += chunk
         mean = float(out[:, 0].sum() / max(out[:, 1].sum(), 1.0)) if update else float("nan")
         losses.append(mean)
         if on_chunk is not None:
             on_chunk(mean)
-    return emb, losses, seconds
+    return emb, losses, seconds, cpu
 
 
 def _normalise_rows(x: np.ndarray) -> np.ndarray:
@@ -315,7 +320,7 @@ def train_line(
     history: list[float] = []
     by_order: dict[int, list[float]] = {}
     vectors: list[np.ndarray] = []
-    seconds = 0.0
+    seconds = cpu_seconds = 0.0
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="line") if threads > 1 else None
     try:
         for order in config.orders:
@@ -329,8 +334,9 @@ def train_line(
                     callback(step, loss)
                 step += 1
 
-            emb, losses, secs = _run_order(order, tables, n, config, samples, threads, pool, on_chunk=on_chunk)
+            emb, losses, secs, cpu = _run_order(order, tables, n, config, samples, threads, pool, on_chunk=on_chunk)
             seconds += secs
+            cpu_seconds += cpu
             history.extend(losses)
             by_order[order] = losses
             vectors.append(emb)
@@ -353,6 +359,7 @@ def train_line(
         samples=samples,
         train_seconds=seconds,
         compile_seconds=compile_seconds,
+        cpu_seconds=cpu_seconds,
         threads=threads,
         loss_by_order=by_order,
     )
@@ -373,7 +380,7 @@ def time_sampling(
     tables = _Tables(s, d, w, n)
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
     try:
-        _, _, seconds = _run_order(order, tables, n, config, samples, threads, pool, update=False)
+        _, _, seconds, _ = _run_order(order, tables, n, config, samples, threads, pool, update=False)
     finally:
         if pool is not None:
             pool.shutdown()
