@@ -16,7 +16,7 @@ __all__ = ["Recommender", "Recommendations", "load", "recommend", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.api import load, recommend
-    from graphrec.recommend import Recommendations, Recommender
+    from graphrec.recommender import Recommendations, Recommender
 
 
 def __getattr__(name: str) -> Any:
@@ -26,7 +26,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name in ("Recommender", "Recommendations"):
-        from graphrec import recommend as _recommend_module
+        from graphrec import recommender as _recommender_module
 
-        return getattr(_recommend_module, name)
+        return getattr(_recommender_module, name)
     raise AttributeError(f"module 'graphrec' has no attribute {name!r}")

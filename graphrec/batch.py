@@ -31,7 +31,7 @@ from graphrec.errors import GraphrecError, InputError, describe_path
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
-    from graphrec.recommend import Recommendations, Recommender
+    from graphrec.recommender import Recommendations, Recommender
 
 log = get_logger(__name__)
 

@@ -32,7 +32,7 @@ from graphrec.errors import InputError, describe_path
 from graphrec.evaluate.metrics import bootstrap_ci
 
 if TYPE_CHECKING:  # pragma: no cover
-    from graphrec.recommend import Recommender
+    from graphrec.recommender import Recommender
 
 log = get_logger(__name__)
 

@@ -27,7 +27,7 @@ from graphrec.evaluate.related import MemoRelated, RelatedWords, check_n
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.images import ImageSet
-    from graphrec.recommend import Recommender
+    from graphrec.recommender import Recommender
 
 log = get_logger(__name__)
 

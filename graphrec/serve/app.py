@@ -44,7 +44,7 @@ from graphrec.serve.limits import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from graphrec.recommend import Recommender
+    from graphrec.recommender import Recommender
 
 log = get_logger(__name__)
 
@@ -137,7 +137,7 @@ def create_app(
 ) -> FastAPI:
     """The service around one model, loaded here, once, and shared by every request.
 
-    ``model_or_path`` is a :class:`~graphrec.recommend.Recommender`, a model directory, or None for the
+    ``model_or_path`` is a :class:`~graphrec.recommender.Recommender`, a model directory, or None for the
     default model. ``max_concurrency`` bounds how many recommendations run at once (default: CPU count),
     so a burst of uploads queues instead of oversubscribing the cores.
     """

@@ -1,0 +1,73 @@
+"""Configuration of every stage, validated at construction, serialisable to the model manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from graphrec.embed.line import LineConfig
+from graphrec.text.keywords import KeywordConfig
+
+T = TypeVar("T")
+
+DEFAULT_FEATURIZER = "efficientnet_lite0"
+
+
+@dataclass(frozen=True)
+class RecommendConfig:
+    """The paper's retrieval: ``k_images`` nearest dataset images, ``songs_per_image`` songs each, ``k`` in all."""
+
+    k: int = 10
+    k_images: int = 5
+    songs_per_image: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("k", "k_images", "songs_per_image"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"RecommendConfig.{name} must be a positive integer, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything `Recommender.build` needs besides the data."""
+
+    keywords: KeywordConfig = field(default_factory=KeywordConfig)
+    line: LineConfig = field(default_factory=LineConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    featurizer: str = DEFAULT_FEATURIZER
+    image_keyword_weight: float = 1.0  # multiplies the manifest's image-keyword weights in the graph
+
+    def __post_init__(self) -> None:
+        for name, kind in (("keywords", KeywordConfig), ("line", LineConfig), ("recommend", RecommendConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(
+                    f"BuildConfig.{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}."
+                )
+        if not isinstance(self.featurizer, str) or not self.featurizer:
+            raise ValueError(f"BuildConfig.featurizer must be a featurizer name such as 'efficientnet_lite0', got {self.featurizer!r}.")
+        if not self.image_keyword_weight > 0:
+            raise ValueError(f"BuildConfig.image_keyword_weight must be > 0, got {self.image_keyword_weight!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "BuildConfig":
+        data = dict(data)
+        return cls(
+            keywords=_from_dict(KeywordConfig, data.pop("keywords", {})),
+            line=_from_dict(LineConfig, data.pop("line", {})),
+            recommend=_from_dict(RecommendConfig, data.pop("recommend", {})),
+            **data,
+        )
+
+
+def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a flat config dataclass from JSON, where tuples came back as lists."""
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {sorted(unknown)}; this model was saved by another graphrec version.")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

@@ -1,0 +1,276 @@
+"""Saving and loading a built model: a directory of .npy arrays, JSON metadata and a checked manifest.
+
+Layout (``format_version`` 1)::
+
+    manifest.json          format_version, graphrec version, config, featurizer, counts, provenance, sha256 of every file
+    vocabulary.json        the K keywords, column order of the keyword matrices
+    songs.jsonl            one song per line: id, title, artist, lyrics, popularity, source
+    images.jsonl           one image per line: id, path (relative to the model when possible), keywords, weights
+    song_keywords.npz      CSR parts (data, indices, indptr, shape) of the song-keyword weights
+    song_vectors.npy       LINE vectors of the songs (rows follow songs.jsonl)
+    image_vectors.npy      LINE vectors of the images (rows follow images.jsonl)
+    keyword_vectors.npy    LINE vectors of the keywords
+    image_features.npy     the images' features in the featurizer's space
+
+No pickle anywhere. The directory is written beside its destination and renamed into place, so a
+crash leaves the old model or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphrec import __version__
+from graphrec._io import fsync_dir, sha256_file
+from graphrec._log import get_logger
+from graphrec.errors import ModelFormatError, describe_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from graphrec.recommender import Recommender
+
+log = get_logger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+_ARRAYS = ("song_vectors", "image_vectors", "keyword_vectors", "image_features")
+
+
+def _write_file(directory: Path, name: str, data: bytes, checksums: dict[str, str]) -> None:
+    path = directory / name
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    checksums[name] = sha256_file(path)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+
+
+def _stored_image_path(image_path: str, model_dir: Path) -> str:
+    """Paths inside or beside the model's tree are stored relative, so a moved checkout still works."""
+    path = Path(image_path).resolve()
+    try:
+        rel = os.path.relpath(path, model_dir.resolve())
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return rel if rel.count("..") <= 3 else str(path)
+
+
+def save_model(model: Recommender, path: str | os.PathLike[str]) -> Path:
+    """Write ``model`` to the directory ``path`` atomically and return it."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    checksums: dict[str, str] = {}
+    try:
+        keywords = model.song_keywords_.tocsr()
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            data=keywords.data.astype(np.float32),
+            indices=keywords.indices.astype(np.int32),
+            indptr=keywords.indptr.astype(np.int64),
+            shape=np.array(keywords.shape, dtype=np.int64),
+        )
+        _write_file(staging, "song_keywords.npz", buffer.getvalue(), checksums)
+        for name in _ARRAYS:
+            _write_file(staging, f"{name}.npy", _npy_bytes(getattr(model, f"{name}_")), checksums)
+        _write_file(
+            staging, "vocabulary.json", json.dumps(model.vocabulary_, ensure_ascii=False).encode("utf-8"), checksums
+        )
+        songs = [
+            {"id": s.id, "title": s.title, "artist": s.artist, "lyrics": s.lyrics, "popularity": s.popularity, "source": s.source}
+            for s in model.songs_
+        ]
+        _write_file(staging, "songs.jsonl", _jsonl_bytes(songs), checksums)
+        images = [
+            {
+                "id": r.id,
+                "path": _stored_image_path(r.path, target),
+                "keywords": list(r.keywords),
+                "weights": list(r.weights),
+            }
+            for r in model.images_
+        ]
+        _write_file(staging, "images.jsonl", _jsonl_bytes(images), checksums)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "graphrec_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "config": model.config.to_dict(),
+            "featurizer": {"name": model.featurizer_name, "dim": int(model.image_features_.shape[1]), **model.featurizer_info},
+            "counts": {
+                "songs": len(model.songs_),
+                "images": len(model.images_),
+                "keywords": len(model.vocabulary_),
+                "line_dim": int(model.song_vectors_.shape[1]),
+            },
+            "provenance": model.provenance,
+            "files": checksums,
+        }
+        _write_file(
+            staging,
+            MANIFEST,
+            (json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default) + "\n").encode(),
+            {},
+        )
+        fsync_dir(staging)
+        _swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("saved model to %s", target)
+    return target
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    if target.exists() and not (target / MANIFEST).exists() and any(target.iterdir()):
+        raise ModelFormatError(
+            f"refusing to replace {describe_path(target)}: it is a non-empty directory that is not a graphrec model; "
+            "choose another output path."
+        )
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(staging, target)
+    fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in a model manifest")
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a model's manifest (not its arrays)."""
+    directory = Path(path)
+    if not directory.is_dir():
+        raise ModelFormatError(
+            f"no model directory at {describe_path(directory)}; build one with `graphrec build --out DIR` "
+            "(or `make demo` for the default model)."
+        )
+    manifest_path = directory / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFormatError(
+            f"{describe_path(directory)} has no {MANIFEST}: it is not a graphrec model or its save was interrupted; "
+            "rebuild it with `graphrec build`."
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{describe_path(manifest_path)} is not valid JSON ({exc}); rebuild the model.") from None
+    version = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if version != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{describe_path(directory)} has model format_version {version!r}, but graphrec {__version__} reads "
+            f"version {FORMAT_VERSION}; rebuild the model with this graphrec or install the graphrec that made it."
+        )
+    return manifest
+
+
+def _checked(directory: Path, name: str, checksums: dict[str, str]) -> Path:
+    path = directory / name
+    if name not in checksums:
+        raise ModelFormatError(f"the manifest of {describe_path(directory)} lists no checksum for {name}; rebuild the model.")
+    if not path.is_file():
+        raise ModelFormatError(f"model file {describe_path(path)} is missing; the model is incomplete, rebuild it.")
+    digest = sha256_file(path)
+    if digest != checksums[name]:
+        raise ModelFormatError(
+            f"model file {describe_path(path)} fails its checksum (expected sha256 {checksums[name][:12]}…, "
+            f"found {digest[:12]}…): it was truncated or changed; rebuild the model."
+        )
+    return path
+
+
+def load_model(path: str | os.PathLike[str]) -> Recommender:
+    """Load a model directory written by :func:`save_model`, checking version and every checksum."""
+    from graphrec.config import BuildConfig
+    from graphrec.data.images import ImageRecord
+    from graphrec.data.songs import Song
+    from graphrec.recommender import Recommender
+
+    directory = Path(path)
+    manifest = read_manifest(directory)
+    checksums = manifest.get("files", {})
+    try:
+        arrays = {name: np.load(_checked(directory, f"{name}.npy", checksums), allow_pickle=False) for name in _ARRAYS}
+        with np.load(_checked(directory, "song_keywords.npz", checksums), allow_pickle=False) as parts:
+            song_keywords = sp.csr_matrix(
+                (parts["data"], parts["indices"], parts["indptr"]), shape=tuple(int(x) for x in parts["shape"])
+            )
+        vocabulary = json.loads(_checked(directory, "vocabulary.json", checksums).read_text(encoding="utf-8"))
+        songs = [
+            Song(
+                id=row["id"], title=row["title"], artist=row["artist"], lyrics=row["lyrics"],
+                popularity=row.get("popularity"), source=row.get("source", ""),
+            )
+            for row in _read_jsonl(_checked(directory, "songs.jsonl", checksums))
+        ]
+        images = [
+            ImageRecord(
+                id=row["id"],
+                path=str((directory / row["path"]).resolve()) if not os.path.isabs(row["path"]) else row["path"],
+                keywords=tuple(row["keywords"]),
+                weights=tuple(float(w) for w in row["weights"]),
+            )
+            for row in _read_jsonl(_checked(directory, "images.jsonl", checksums))
+        ]
+        config = BuildConfig.from_dict(manifest["config"])
+    except ModelFormatError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelFormatError(f"model {describe_path(directory)} is malformed ({type(exc).__name__}: {exc}); rebuild it.") from None
+    featurizer = dict(manifest.get("featurizer", {}))
+    name = featurizer.pop("name", None)
+    featurizer.pop("dim", None)
+    if not name:
+        raise ModelFormatError(f"the manifest of {describe_path(directory)} names no featurizer; rebuild the model.")
+    try:
+        return Recommender(
+            config=config,
+            vocabulary=vocabulary,
+            songs=songs,
+            song_keywords=song_keywords,
+            song_vectors=arrays["song_vectors"],
+            images=images,
+            image_features=arrays["image_features"],
+            image_vectors=arrays["image_vectors"],
+            keyword_vectors=arrays["keyword_vectors"],
+            featurizer_name=name,
+            featurizer_info=featurizer,
+            provenance=manifest.get("provenance", {}),
+        )
+    except ValueError as exc:
+        raise ModelFormatError(f"model {describe_path(directory)} is inconsistent: {exc}") from None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

@@ -1,0 +1,152 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import THEMES, make_images, make_songs, tiny_config
+from graphrec.errors import InputError, ModelFormatError
+from graphrec.recommender import Recommender
+
+
+@pytest.mark.parametrize("word", list(THEMES))
+def test_query_gets_its_theme_songs_first(tiny_recommender, query_image, word):
+    recs = tiny_recommender.recommend(query_image(word), k=4)
+    assert len(recs) == 4
+    assert all(item.song_id.startswith(word) for item in recs.items), recs.song_ids
+    # the reason names the images that led there and the keyword they share
+    assert all(item.keywords == [word] for item in recs.items)
+    assert all(image_id.startswith(word) for item in recs.items for image_id, _ in item.images)
+
+
+def test_fills_to_k_without_duplicates(tiny_recommender, query_image):
+    recs = tiny_recommender.recommend(query_image("月"), k=10)
+    assert len(recs) == 10
+    assert len(set(recs.song_ids.tolist())) == 10
+    assert recs.scores.dtype == np.float32
+    assert recs.featurizer == "hsv_hist"
+    assert len(recs.neighbour_images) == tiny_recommender.config.recommend.k_images
+
+
+def test_k_is_capped_by_the_number_of_songs(tiny_recommender, query_image):
+    assert len(tiny_recommender.recommend(query_image("花"), k=1000)) == 12
+
+
+def test_batch_of_features_matches_single_queries(tiny_recommender, query_image):
+    paths = [query_image(w, seed=s) for s, w in enumerate(THEMES)]
+    features = tiny_recommender.featurizer.transform(paths)
+    batch = tiny_recommender.recommend_features(features, k=5)
+    for path, recs in zip(paths, batch):
+        assert recs.song_ids.tolist() == tiny_recommender.recommend(path, k=5).song_ids.tolist()
+
+
+def test_save_load_gives_identical_recommendations(tiny_recommender, tiny_model_dir, query_image):
+    loaded = Recommender.load(tiny_model_dir)
+    for name in ("song_vectors_", "image_vectors_", "keyword_vectors_", "image_features_"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(tiny_recommender, name))
+    assert (loaded.song_keywords_ != tiny_recommender.song_keywords_).nnz == 0
+    assert loaded.vocabulary_ == tiny_recommender.vocabulary_
+    assert loaded.songs_ == tiny_recommender.songs_
+    for word in THEMES:
+        a = tiny_recommender.recommend(query_image(word), k=10)
+        b = loaded.recommend(query_image(word), k=10)
+        assert a.song_ids.tolist() == b.song_ids.tolist()
+        np.testing.assert_array_equal(a.scores, b.scores)
+
+
+def test_truncated_model_file_fails_clearly(tiny_model_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    target = broken / "song_vectors.npy"
+    target.write_bytes(target.read_bytes()[:-10])
+    with pytest.raises(ModelFormatError, match="song_vectors.npy.*checksum"):
+        Recommender.load(broken)
+
+
+def test_missing_model_file_fails_clearly(tiny_model_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / "images.jsonl").unlink()
+    with pytest.raises(ModelFormatError, match="images.jsonl.*missing"):
+        Recommender.load(broken)
+
+
+def test_tampered_manifest_version_fails_clearly(tiny_model_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="format_version 99"):
+        Recommender.load(broken)
+
+
+def test_not_a_model_directory(tmp_path):
+    with pytest.raises(ModelFormatError, match="no manifest.json"):
+        Recommender.load(tmp_path)
+    with pytest.raises(ModelFormatError, match="no model directory"):
+        Recommender.load(tmp_path / "nope")
+
+
+def test_save_replaces_an_old_model_atomically(tiny_recommender, tmp_path):
+    target = tmp_path / "m"
+    tiny_recommender.save(target)
+    tiny_recommender.save(target)
+    assert Recommender.load(target).song_ids_ == tiny_recommender.song_ids_
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no staging or backup left behind
+
+
+def test_save_refuses_to_clobber_a_foreign_directory(tiny_recommender, tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(ModelFormatError, match="not a graphrec model"):
+        tiny_recommender.save(tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_build_rejects_empty_inputs(tmp_path):
+    from graphrec.data.images import ImageSet
+    from graphrec.data.songs import SongCorpus
+
+    images = make_images(tmp_path)
+    with pytest.raises(InputError, match="song corpus is empty"):
+        Recommender.build(SongCorpus(songs=[], provenance={}), images, tiny_config())
+    with pytest.raises(InputError, match="image set is empty"):
+        Recommender.build(make_songs(), ImageSet(records=[], provenance={}), tiny_config())
+
+
+def test_build_skips_unreadable_images_and_records_them(tmp_path):
+    from graphrec.data.images import ImageRecord, ImageSet
+
+    images = make_images(tmp_path / "ok")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image at all")
+    records = list(images.records) + [ImageRecord(id="bad", path=str(bad), keywords=("雪",), weights=(1.0,))]
+    model = Recommender.build(make_songs(), ImageSet(records=records, provenance={}), tiny_config(), show_progress=False)
+    assert "bad" not in model.image_ids_
+    assert [f["path"] for f in model.provenance["images_failed"]] == [str(bad)]
+
+
+def test_recommend_names_a_bad_input_file(tiny_recommender, tmp_path):
+    with pytest.raises((InputError, FileNotFoundError), match="nope.png"):
+        tiny_recommender.recommend(tmp_path / "nope.png")
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    with pytest.raises(InputError, match="corrupt.jpg"):
+        tiny_recommender.recommend(corrupt)
+
+
+def test_song_lookup_errors_name_the_id(tiny_recommender):
+    assert tiny_recommender.song("雪-0").title == "雪之歌其0"
+    with pytest.raises(KeyError, match="no-such-song"):
+        tiny_recommender.song("no-such-song")
+
+
+def test_precomputed_features_give_the_same_model(tiny_recommender, tmp_path):
+    images = make_images(tmp_path)
+    features = tiny_recommender.featurizer.transform([r.path for r in images.records])
+    model = Recommender.build(
+        make_songs(), images, tiny_config(), featurizer=tiny_recommender.featurizer, image_features=features
+    )
+    np.testing.assert_array_equal(model.image_features_, features)
+    with pytest.raises(InputError, match="one feature row per image"):
+        Recommender.build(make_songs(), images, tiny_config(), image_features=features[:-1])
