@@ -278,9 +278,10 @@ def _run_order(
     return emb, losses, seconds, cpu
 
 
-def _normalise_rows(x: np.ndarray) -> np.ndarray:
+def _normalise_rows_(x: np.ndarray) -> None:
+    """Scale each row to unit length in place (an all-zero row stays zero)."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return x / np.maximum(norms, np.float32(1e-12))
+    x /= np.maximum(norms, np.float32(1e-12))
 
 
 def train_line(
@@ -350,7 +351,15 @@ def train_line(
     if len(vectors) == 1:
         out = vectors[0]
     else:
-        out = _normalise_rows(np.hstack([_normalise_rows(v) for v in vectors])).astype(np.float32)
+        # In place, half by half: peak memory stays at the two trained matrices plus the output.
+        del emb
+        out = np.empty((n, config.dim * len(vectors)), np.float32)
+        for i in range(len(vectors)):
+            part = vectors.pop(0)
+            _normalise_rows_(part)
+            out[:, i * config.dim : (i + 1) * config.dim] = part
+            del part
+        _normalise_rows_(out)
     total = samples * len(config.orders)
     return LineResult(
         vectors=out,
