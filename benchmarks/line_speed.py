@@ -92,20 +92,21 @@ def generate(path: Path, scale: float, seed: int) -> dict[str, object]:
 
     s_rows, s_kw, s_w = pick(n_songs)
     i_rows, i_kw, i_w = pick(n_images)
-    names_a = np.concatenate([np.char.add("song:", s_rows.astype(str)), np.char.add("image:", i_rows.astype(str))])
-    names_b = np.char.add("kw:", np.concatenate([s_kw, i_kw]).astype(str))
-    weights = np.char.mod("%.6f", np.concatenate([s_w, i_w]))
-    fwd = np.char.add(np.char.add(np.char.add(np.char.add(names_a, " "), names_b), " "), weights)
-    bwd = np.char.add(np.char.add(np.char.add(np.char.add(names_b, " "), names_a), " "), weights)
-    lines = np.empty(2 * fwd.size, dtype=fwd.dtype if fwd.itemsize >= bwd.itemsize else bwd.dtype)
-    lines[0::2], lines[1::2] = fwd, bwd
-    from graphrec._io import atomic_write_text
+    from graphrec._io import atomic_writer
 
-    atomic_write_text(path, "\n".join(lines.tolist()) + "\n")
+    first = [f"song:{i}" for i in s_rows.tolist()] + [f"image:{i}" for i in i_rows.tolist()]
+    kw_names = [f"kw:{k}" for k in range(n_kw)]
+    second = np.concatenate([s_kw, i_kw]).tolist()
+    weights = np.concatenate([s_w, i_w]).tolist()
+    block = 1 << 16
+    with atomic_writer(path, "w") as handle:
+        for start in range(0, len(first), block):
+            rows = zip(first[start : start + block], second[start : start + block], weights[start : start + block])
+            handle.write("".join(f"{a} {kw_names[b]} {w:.6f}\n{kw_names[b]} {a} {w:.6f}\n" for a, b, w in rows))
     return {
         "mode": "generate", "path": str(path), "scale": scale, "seed": seed,
         "songs": n_songs, "images": n_images, "keywords": n_kw,
-        "undirected_edges": int(fwd.size), "directed_edges": int(lines.size),
+        "undirected_edges": len(first), "directed_edges": 2 * len(first),
     }  # fmt: skip
 
 
