@@ -127,3 +127,59 @@ def test_evaluate_hit_rate_refuses_test_images_inside_the_graph():
     leaked = ImageSet([ImageRecord(id="train-snow", path="/x/1.png", keywords=("雪",), weights=(1.0,))], {})
     with pytest.raises(InputError, match="also in the model's graph"):
         evaluate_hit_rate(model, leaked, np.zeros((1, 1), dtype=np.float32), RELATED)
+
+
+def test_whole_protocol_on_a_real_tiny_model(tmp_path):
+    """Built on three held-in images per theme, queried with the held-out fourth: the answers are obvious."""
+    from conftest import make_images, make_songs, tiny_config
+
+    from graphrec.recommender import Recommender
+
+    images = make_images(tmp_path / "images")
+    test_ids = {"雪/3", "月/3", "花/3"}
+    train = ImageSet([r for r in images if r.id not in test_ids], {})
+    test = ImageSet([r for r in images if r.id in test_ids], {})
+    model = Recommender.build(make_songs(), train, tiny_config(), show_progress=False)
+    features = model.featurizer.transform([r.path for r in test])
+    report = evaluate_hit_rate(model, test, features, RELATED, ns=(0, 2), ks=(1, 3), seed=0, variants=("keywords",))
+    # Same-colour neighbours carry the theme keyword: ours and KM hit at rank 1 for every test image.
+    assert report.value("ours", 0, 1) == 1.0
+    assert report.value("KM", 0, 1) == 1.0
+    # POP recommends the same list to all: popularity 10*i + 1 peaks at the i=3 songs, ties to the first (雪-3).
+    assert report.rankings["POP"][0][0] == "雪-3"
+    assert report.value("POP", 0, 1) == pytest.approx(1 / 3)
+    assert report.queries == 3
+
+
+def test_song_word_variants_keywords_and_top3():
+    from graphrec.evaluate.protocol import song_word_functions
+
+    model = SimpleNamespace(song_keyword_list=lambda song_id: ["风", "花", "雪", "月"])  # strongest first
+    words = song_word_functions(model, ("keywords", "top3"))
+    assert words["keywords"]("s") == {"风", "花", "雪", "月"}
+    assert words["top3"]("s") == {"风", "花", "雪"}
+    with pytest.raises(InputError, match="unknown variant"):
+        song_word_functions(model, ("titles",))
+
+
+def test_report_files_record_the_run(tmp_path):
+    import csv
+
+    from graphrec.evaluate.report import hit_rate_markdown, plot_hit_rate_vs_n, run_metadata, write_csv
+
+    rows = [
+        {"method": m, "variant": "keywords", "n": n, "k": 10, "hit_rate": v, "hits": 1, "queries": 2}
+        for m, v in (("ours", 0.5), ("KM", 1.0)) for n in (5, 10)
+    ]
+    meta = run_metadata(seed=7, featurizer="hsv_hist", related_backend={"name": "table"}, data="tiny")
+    assert meta["git_commit"] and meta["seed"] == 7
+    write_csv(tmp_path / "r.csv", rows, {"seed": 7, "git_commit": meta["git_commit"], "related_backend": "table"})
+    with open(tmp_path / "r.csv", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert len(table) == 4 and table[0]["seed"] == "7" and table[0]["related_backend"] == "table"
+    md = hit_rate_markdown(rows, meta, ns=(5, 10), ks=(10,), methods=("ours", "KM"), variants=("keywords",))
+    assert "| Ours (graph + LINE), this run | 0.500 | 0.500 |" in md
+    assert "| Ours (graph + LINE), paper | 0.913 | 0.918 |" in md
+    assert "**seed**: 7" in md and "**git_commit**" in md
+    png = plot_hit_rate_vs_n(tmp_path / "p.png", rows, meta, ns=(5, 10), methods=("ours", "KM"))
+    assert png.read_bytes().startswith(b"\x89PNG")
