@@ -205,7 +205,9 @@ def extract_features(
                     row = row.astype(out_dtype, copy=False)
                     rows[i] = row
                     if store is not None and keys[i] is not None and signatures[i] is not None:
-                        pending_keys.append(keys[i]), pending_sigs.append(signatures[i]), pending_rows.append(row)
+                        pending_keys.append(keys[i])
+                        pending_sigs.append(signatures[i])
+                        pending_rows.append(row)
                 computed += len(feats)
                 flush()
             bar.update(len(batch))

@@ -86,10 +86,11 @@ def parse_spec(spec: str) -> list[tuple[str, float]]:
 
 
 def get_featurizer(spec: str = DEFAULT_FEATURIZER, **kwargs: Any) -> BaseFeaturizer:
-    """Build the featurizer ``spec`` names; ``kwargs`` go to it (for a combination: to every part that is torch-based
-    when the key is ``device``, else ValueError, since parts take different options).
+    """Build the featurizer ``spec`` names, passing ``kwargs`` to it.
 
-    The result's ``.name`` is a spec that rebuilds the same featurizer.
+    A combination accepts only ``device`` (given to every part); other options differ between parts,
+    so build those parts yourself and pass them to ``Combined``. A single part's weight is ignored
+    (a lone featurizer is not normalised). The result's ``.name`` is a spec that rebuilds it.
     """
     parts = parse_spec(spec)
     if len(parts) == 1 and parts[0][1] == 1.0:
