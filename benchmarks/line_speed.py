@@ -29,6 +29,7 @@ import platform
 import resource
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -152,10 +153,22 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
 
 
-def quality(args: argparse.Namespace, names: list[str], src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> dict[str, object]:
-    from graphrec.embed.line import LineConfig, train_line
+@dataclass
+class QualitySplit:
+    """Training edges with 5% of song-keyword edges held out, and the pairs every AUC is measured on."""
 
-    rng = np.random.default_rng(args.seed)
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    held: tuple[np.ndarray, np.ndarray]  # (song, keyword) held-out edges
+    non_edges: tuple[np.ndarray, np.ndarray]  # random (song, keyword) pairs that are not edges
+    share: tuple[np.ndarray, np.ndarray]  # song pairs sharing a training keyword
+    no_share: tuple[np.ndarray, np.ndarray]  # random song pairs sharing none
+    keyword_degree: np.ndarray  # weighted training degree per node, for the popularity baseline
+
+
+def make_split(names: list[str], src: np.ndarray, dst: np.ndarray, weight: np.ndarray, seed: int, n_pairs: int = 20_000) -> QualitySplit:
+    rng = np.random.default_rng(seed)
     kind = np.array([n.split(":", 1)[0] for n in names])
     is_song, is_kw = kind == "song", kind == "kw"
     if not is_song.any() or not is_kw.any():
@@ -169,52 +182,74 @@ def quality(args: argparse.Namespace, names: list[str], src: np.ndarray, dst: np
     tr_src, tr_dst, tr_w = src[~drop], dst[~drop], weight[~drop]
 
     songs, kws = np.flatnonzero(is_song), np.flatnonzero(is_kw)
-    n_eval = held.size
-    cand_s, cand_k = rng.choice(songs, 4 * n_eval), rng.choice(kws, 4 * n_eval)
+    cand_s, cand_k = rng.choice(songs, 4 * held.size), rng.choice(kws, 4 * held.size)
     free = ~np.isin(np.minimum(cand_s, cand_k) * n + np.maximum(cand_s, cand_k), key[fwd])  # not an edge, held out or not
-    neg_s, neg_k = cand_s[free][:n_eval], cand_k[free][:n_eval]
-    held_s, held_k = src[held], dst[held]
 
     # Shared-keyword pairs from the training graph vs song pairs that share none.
     train_fwd = is_song[tr_src] & is_kw[tr_dst]
     ts, tk = tr_src[train_fwd], tr_dst[train_fwd]
-    kw_col = {int(k): i for i, k in enumerate(kws)}
-    song_row = {int(s): i for i, s in enumerate(songs)}
+    song_row = np.full(len(names), -1, np.int64)
+    song_row[songs] = np.arange(songs.size)
+    kw_col = np.full(len(names), -1, np.int64)
+    kw_col[kws] = np.arange(kws.size)
     member = np.zeros((songs.size, kws.size), bool)
-    member[[song_row[int(s)] for s in ts], [kw_col[int(k)] for k in tk]] = True
-    n_pairs = 20_000
-    order_ = np.argsort(tk, kind="stable")
-    ts_by_kw, tk_sorted = ts[order_], tk[order_]
+    member[song_row[ts], kw_col[tk]] = True
+    by_kw = np.argsort(tk, kind="stable")
+    ts_by_kw, tk_sorted = ts[by_kw], tk[by_kw]
     starts = np.searchsorted(tk_sorted, tk_sorted, side="left")
     ends = np.searchsorted(tk_sorted, tk_sorted, side="right")
     pick = rng.integers(0, ts.size, n_pairs * 2)
     partner = ts_by_kw[starts[pick] + (rng.random(pick.size) * (ends[pick] - starts[pick])).astype(np.int64)]
     first = ts_by_kw[pick]
     ok = first != partner
-    share_a, share_b = first[ok][:n_pairs], partner[ok][:n_pairs]
     ra, rb = songs[rng.integers(0, songs.size, n_pairs * 4)], songs[rng.integers(0, songs.size, n_pairs * 4)]
-    row = np.vectorize(song_row.__getitem__)
-    none = ~(member[row(ra)] & member[row(rb)]).any(axis=1) & (ra != rb)
-    rand_a, rand_b = ra[none][:n_pairs], rb[none][:n_pairs]
+    none = ~(member[song_row[ra]] & member[song_row[rb]]).any(axis=1) & (ra != rb)
+    return QualitySplit(
+        src=tr_src, dst=tr_dst, weight=tr_w,
+        held=(src[held], dst[held]),
+        non_edges=(cand_s[free][: held.size], cand_k[free][: held.size]),
+        share=(first[ok][:n_pairs], partner[ok][:n_pairs]),
+        no_share=(ra[none][:n_pairs], rb[none][:n_pairs]),
+        keyword_degree=np.bincount(tr_src, weights=tr_w, minlength=len(names)),
+    )  # fmt: skip
+
+
+def score_vectors(split: QualitySplit, vectors: np.ndarray, order: int) -> dict[str, float]:
+    """The AUCs one order's vectors earn on the split (link prediction only for order 1)."""
+    v = np.asarray(vectors, dtype=np.float32)
+    unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    def pair(m: np.ndarray, ab: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return np.einsum("ij,ij->i", m[ab[0]], m[ab[1]])
+
+    out = {f"auc_share_order{order}": auc(pair(unit, split.share), pair(unit, split.no_share))}
+    if order == 1:
+        out["auc_link_order1"] = auc(pair(v, split.held), pair(v, split.non_edges))
+        out["auc_link_order1_cosine"] = auc(pair(unit, split.held), pair(unit, split.non_edges))
+    return out
+
+
+def quality(args: argparse.Namespace, names: list[str], src: np.ndarray, dst: np.ndarray, weight: np.ndarray) -> dict[str, object]:
+    from graphrec.embed.line import LineConfig, train_line
+
+    split = make_split(names, src, dst, weight, args.seed)
 
     def evaluate(threads: int, samples: int) -> dict[str, object]:
         out: dict[str, object] = {"threads": threads, "samples": samples}
         for order in (1, 2):
             cfg = LineConfig(dim=args.dim, order=order, negative=args.negative, samples=samples, rho=args.rho, seed=args.seed, threads=threads)
-            res = train_line(tr_src, tr_dst, tr_w, len(names), cfg, show_progress=not args.no_progress)
-            v = res.vectors
-            unit = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-            if order == 1:
-                score = lambda a, b: np.einsum("ij,ij->i", v[a], v[b])  # noqa: E731
-                out["auc_link_order1"] = auc(score(held_s, held_k), score(neg_s, neg_k))
-            cos = lambda a, b: np.einsum("ij,ij->i", unit[a], unit[b])  # noqa: E731
-            out[f"auc_share_order{order}"] = auc(cos(share_a, share_b), cos(rand_a, rand_b))
+            res = train_line(split.src, split.dst, split.weight, len(names), cfg, show_progress=not args.no_progress)
+            out.update(score_vectors(split, res.vectors, order))
             out[f"samples_per_s_order{order}"] = res.samples_per_s
             out[f"train_seconds_order{order}"] = res.train_seconds
         return out
 
+    deg = split.keyword_degree
     report: dict[str, object] = {
-        "mode": "quality", "held_out_edges": int(n_eval), "share_pairs": int(share_a.size), "nonshare_pairs": int(rand_a.size),
+        "mode": "quality", "held_out_edges": int(split.held[0].size), "share_pairs": int(split.share[0].size),
+        "nonshare_pairs": int(split.no_share[0].size),
+        # Context for auc_link_order1: ranking candidate edges by the keyword's popularity alone.
+        "auc_link_keyword_degree": auc(deg[split.held[1]], deg[split.non_edges[1]]),
         "run": evaluate(args.threads, args.samples),
     }  # fmt: skip
     if args.reference_samples:

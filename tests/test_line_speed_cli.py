@@ -88,3 +88,34 @@ def test_bad_edge_file_is_reported(tmp_path):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode != 0 and "bad.txt:2" in proc.stderr
+
+
+def load_benchmark_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("line_speed", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("line_speed", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_auc_known_answers():
+    bench = load_benchmark_module()
+    assert bench.auc(np.array([2.0, 3.0]), np.array([1.0, 0.0])) == 1.0
+    assert bench.auc(np.array([0.0]), np.array([1.0])) == 0.0
+    assert bench.auc(np.array([1.0, 1.0]), np.array([1.0])) == 0.5  # ties count half
+
+
+def test_quality_split_holds_out_both_directions(small_graph):
+    bench = load_benchmark_module()
+    names, src, dst, weight = bench.load_edges(small_graph[0])
+    split = bench.make_split(names, src, dst, weight, seed=5)
+    train = set(zip(split.src.tolist(), split.dst.tolist()))
+    every = set(zip(src.tolist(), dst.tolist()))
+    held = list(zip(*(a.tolist() for a in split.held)))
+    assert len(held) == round(0.05 * sum(names[a].startswith("song:") and names[b].startswith("kw:") for a, b in every))
+    assert all((a, b) not in train and (b, a) not in train and (a, b) in every for a, b in held)
+    assert len(train) == len(every) - 2 * len(held)
+    assert not any((a, b) in every for a, b in zip(*(x.tolist() for x in split.non_edges)))
+    assert all(names[a].startswith("song:") and names[b].startswith("song:") for a, b in zip(*(x.tolist() for x in split.share)))
