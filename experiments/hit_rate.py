@@ -29,7 +29,16 @@ from _common import ROOT, cached_features, data_description, default_cache_dir, 
 
 from graphrec._io import atomic_write_json, atomic_write_text
 from graphrec._log import progress
-from graphrec.evaluate.protocol import METHODS, PAPER_KS, PAPER_NS, VARIANTS, evaluate_hit_rate, split_images
+from graphrec.evaluate.protocol import (
+    METHODS,
+    PAPER_KS,
+    PAPER_NS,
+    VARIANTS,
+    evaluate_hit_rate,
+    kfold_splits,
+    pool_reports,
+    split_images,
+)
 from graphrec.evaluate.related import MemoRelated, get_related
 from graphrec.evaluate.report import (
     hit_rate_markdown,
@@ -64,7 +73,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ns", type=_ints, default=list(PAPER_NS), help="related words per keyword, comma-separated (default 5,10,50,100)")
     p.add_argument("--ks", type=_ints, default=list(PAPER_KS), help="cut-offs, comma-separated (default 1,5,10)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of the vocabulary-labelled images held out (default 0.2)")
-    p.add_argument("--max-test", type=int, help="at most this many test images")
+    p.add_argument("--max-test", type=int, help="at most this many test images (single split only)")
+    p.add_argument("--folds", type=int, default=1,
+                   help="k-fold cross-validation: every vocabulary-labelled image is tested once, one model per fold "
+                   "(default 1 = a single split with --test-fraction)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, LINE and the random baseline (default 0)")
     p.add_argument("--threads", type=int, default=0, help="LINE threads (default: all cores)")
     p.add_argument("--samples", type=int, help="LINE edge samples per order (default: LINE's default for the graph)")
@@ -120,13 +132,30 @@ class Experiment:
         # Images without a vocabulary keyword never reach the graph (the build drops them), so they
         # are neither featurised nor split.
         self.images = ImageSet([r for r in images if r.id in self.mapped_by_id], dict(images.provenance))
-        split = split_images(mapped, test_fraction=args.test_fraction, seed=args.seed, max_test=args.max_test)
-        test_ids = {r.id for r in split.test}
-        # Training images keep their original labels: the build maps them, as in a normal build.
-        self.train = ImageSet([r for r in self.images if r.id not in test_ids], {**images.provenance, "split": "train"})
-        self.test_mapped = split.test
-        self.test_original = ImageSet([r for r in self.images if r.id in test_ids], {**images.provenance, "split": "test"})
-        self.split = {**split.describe(), "train": len(self.train), "mappable_images": len(mapped)}
+        if args.folds > 1:
+            splits = kfold_splits(mapped, args.folds, seed=args.seed)
+        else:
+            splits = [split_images(mapped, test_fraction=args.test_fraction, seed=args.seed, max_test=args.max_test)]
+        # Per fold: training images keep their original labels (the build maps them, as in a normal
+        # build); test images keep both their vocabulary-mapped and their original labels.
+        self.folds = []
+        for split in splits:
+            test_ids = {r.id for r in split.test}
+            self.folds.append(
+                {
+                    "train": ImageSet([r for r in self.images if r.id not in test_ids], {**images.provenance, "split": "train"}),
+                    "test_mapped": split.test,
+                    "test_original": ImageSet([r for r in self.images if r.id in test_ids], {**images.provenance, "split": "test"}),
+                }
+            )
+        self.split = {
+            "folds": len(splits),
+            "train_per_fold": [len(f["train"]) for f in self.folds],
+            "test_per_fold": [len(f["test_mapped"]) for f in self.folds],
+            "test_fraction": args.test_fraction if len(splits) == 1 else None,
+            "seed": args.seed,
+            "mappable_images": len(mapped),
+        }
         self.timings["prepare_s"] = time.perf_counter() - start
         self.related = MemoRelated(related_source(args))
         self.features: dict[str, tuple[Any, np.ndarray, np.ndarray, dict]] = {}
@@ -144,27 +173,35 @@ class Experiment:
         return self.features[spec]
 
     def run(self, config, methods=METHODS, variants=VARIANTS):
+        """Build one model per fold (on its training images only), score it on the fold's test images, pool."""
         from graphrec.data.images import ImageSet
         from graphrec.recommender import Recommender
 
         featurizer, feats, ok, _ = self.featurized(config.featurizer)
         row_of = {r.id: i for i, r in enumerate(self.images)}
-        train = ImageSet([r for r in self.train if ok[row_of[r.id]]], self.train.provenance)
-        start = time.perf_counter()
-        model = Recommender.build(
-            self.songs, train, dataclasses.replace(config, featurizer=featurizer.name), featurizer=featurizer,
-            image_features=feats[[row_of[r.id] for r in train]], show_progress=self.show,
-        )
-        build_s = time.perf_counter() - start
-        source = self.test_mapped if self.args.truth_keywords == "vocabulary" else self.test_original
-        test = ImageSet([r for r in source if ok[row_of[r.id]]], source.provenance)
-        start = time.perf_counter()
-        report = evaluate_hit_rate(
-            model, test, feats[[row_of[r.id] for r in test]], self.related,
-            ns=self.args.ns, ks=self.args.ks, seed=self.args.seed, methods=methods, variants=variants,
-            show_progress=self.show,
-        )
-        return model, report, {"build_s": build_s, "evaluate_s": time.perf_counter() - start}
+        reports, times = [], {"build_s": 0.0, "evaluate_s": 0.0}
+        model = None
+        for fold in progress(self.folds, show_progress=self.show if len(self.folds) > 1 else False, desc="folds"):
+            train = ImageSet([r for r in fold["train"] if ok[row_of[r.id]]], fold["train"].provenance)
+            start = time.perf_counter()
+            model = Recommender.build(
+                self.songs, train, dataclasses.replace(config, featurizer=featurizer.name), featurizer=featurizer,
+                image_features=feats[[row_of[r.id] for r in train]], show_progress=self.show,
+            )
+            times["build_s"] += time.perf_counter() - start
+            source = fold["test_mapped"] if self.args.truth_keywords == "vocabulary" else fold["test_original"]
+            test = ImageSet([r for r in source if ok[row_of[r.id]]], source.provenance)
+            start = time.perf_counter()
+            reports.append(
+                evaluate_hit_rate(
+                    model, test, feats[[row_of[r.id] for r in test]], self.related,
+                    ns=self.args.ns, ks=self.args.ks, seed=self.args.seed, methods=methods, variants=variants,
+                    show_progress=self.show,
+                )
+            )
+            times["evaluate_s"] += time.perf_counter() - start
+        report = reports[0] if len(reports) == 1 else pool_reports(reports)
+        return model, report, times
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,3 +183,23 @@ def test_report_files_record_the_run(tmp_path):
     assert "**seed**: 7" in md and "**git_commit**" in md
     png = plot_hit_rate_vs_n(tmp_path / "p.png", rows, meta, ns=(5, 10), methods=("ours", "KM"))
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_kfold_tests_every_image_once_and_pooling_sums_hits():
+    from graphrec.evaluate.protocol import HitRateReport, kfold_splits, pool_reports
+
+    images = _images(10)
+    splits = kfold_splits(images, 3, seed=1)
+    tested = [r.id for s in splits for r in s.test]
+    assert sorted(tested) == sorted(r.id for r in images)
+    assert [len(s.test) for s in splits] == [4, 3, 3]
+    assert all(not {r.id for r in s.train} & {r.id for r in s.test} for s in splits)
+    with pytest.raises(InputError, match="folds"):
+        kfold_splits(images, 1)
+    row = {"method": "ours", "variant": "keywords", "n": 5, "k": 10}
+    a = HitRateReport([{**row, "hit_rate": 0.5, "hits": 2, "queries": 4}], {"name": "t"}, 4, {5: 6.0}, {"ours": [["x"]] * 4})
+    b = HitRateReport([{**row, "hit_rate": 1.0, "hits": 6, "queries": 6}], {"name": "t"}, 6, {5: 1.0}, {"ours": [["y"]] * 6})
+    pooled = pool_reports([a, b])
+    assert pooled.value("ours", 5, 10) == pytest.approx(0.8)  # (2 + 6) / (4 + 6), not the mean of 0.5 and 1.0
+    assert pooled.queries == 10 and pooled.truth_sizes == {5: pytest.approx(3.0)}
+    assert len(pooled.rankings["ours"]) == 10

@@ -80,6 +80,48 @@ def split_images(images: ImageSet, *, test_fraction: float = 0.2, seed: int = 0,
     return Split(train=train, test=test, seed=seed, test_fraction=test_fraction)
 
 
+def kfold_splits(images: ImageSet, folds: int, *, seed: int = 0) -> list[Split]:
+    """``folds`` seeded splits whose test sets partition the images, so every image is tested exactly once."""
+    from graphrec.data.images import ImageSet
+
+    if not isinstance(folds, int) or folds < 2 or folds > len(images):
+        raise InputError(f"folds must be an integer from 2 to the number of images ({len(images)}), got {folds!r}.")
+    order = np.random.default_rng(seed).permutation(len(images))
+    records = list(images)
+    splits = []
+    for fold in range(folds):
+        test_rows = set(order[fold::folds].tolist())
+        train = ImageSet([r for i, r in enumerate(records) if i not in test_rows], {**images.provenance, "split": "train", "fold": fold})
+        test = ImageSet([r for i, r in enumerate(records) if i in test_rows], {**images.provenance, "split": "test", "fold": fold})
+        splits.append(Split(train=train, test=test, seed=seed, test_fraction=len(test) / len(records)))
+    return splits
+
+
+def pool_reports(reports: Sequence[HitRateReport]) -> HitRateReport:
+    """One report from several folds: hits and queries summed per (method, variant, n, k)."""
+    if not reports:
+        raise InputError("no reports to pool.")
+    pooled: dict[tuple[str, str, int, int], dict[str, Any]] = {}
+    for report in reports:
+        for row in report.rows:
+            key = (row["method"], row["variant"], row["n"], row["k"])
+            entry = pooled.setdefault(key, {**row, "hits": 0, "queries": 0})
+            entry["hits"] += row["hits"]
+            entry["queries"] += row["queries"]
+    for entry in pooled.values():
+        entry["hit_rate"] = entry["hits"] / entry["queries"] if entry["queries"] else float("nan")
+    total = sum(r.queries for r in reports)
+    sizes = {
+        n: sum(r.truth_sizes.get(n, 0.0) * r.queries for r in reports) / total if total else float("nan")
+        for n in reports[0].truth_sizes
+    }
+    rankings: dict[str, list[list[str]]] = {}
+    for report in reports:
+        for method, ranked in report.rankings.items():
+            rankings.setdefault(method, []).extend(ranked)
+    return HitRateReport(rows=list(pooled.values()), backend=reports[0].backend, queries=total, truth_sizes=sizes, rankings=rankings)
+
+
 def ground_truth(keywords: Sequence[str], related: RelatedWords, n: int) -> frozenset[str]:
     """K plus the top-``n`` related words of each keyword in K."""
     n = check_n(n)
