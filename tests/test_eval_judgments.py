@@ -226,3 +226,17 @@ def test_bad_judgments_are_refused_and_not_written(client_factory, tmp_path):
     assert load_judgments(tmp_path / "judgments.csv").judgments == []
     assert client.get("/api/task", params={"judge": ""}).status_code == 422
     assert client.get("/api/task", params={"judge": "ann", "image": "nope"}).status_code == 404
+
+
+def test_judge_command_reports_precision(tmp_path, capsys):
+    from graphrec.cli import main
+
+    plan_path = save_plan(_plan(tmp_path), tmp_path / "plan.json")
+    writer = JudgmentWriter(tmp_path / "plan.judgments.csv")  # the command's default name beside the plan
+    for song, relevant in (("a", True), ("b", False)):
+        writer.append(Judgment("snow-forest", song, relevant, "ann"))
+    assert main(["judge", str(plan_path), "--report", "--json", "-k", "2"]) == 0
+    rows = {(r["theme"], r["method"]): r for r in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows[("snow forest", "ours")]["precision"] == pytest.approx(0.5)
+    assert main(["judge", str(tmp_path / "absent.json"), "--report"]) == 1
+    assert "does not exist" in capsys.readouterr().err
