@@ -59,6 +59,7 @@ def _ints(text: str) -> list[int]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "results", help="output folder (default results/)")
+    p.add_argument("--name", default="hit_rate", help="stem of the main result files (default hit_rate)")
     p.add_argument("--songs", help="song corpus file (default: the shipped classical corpus)")
     p.add_argument("--images", help="image manifest or folder (default: the shipped emoji drawings)")
     p.add_argument("--featurizer", default="efficientnet_lite0", help="image featurizer spec (default efficientnet_lite0)")
@@ -229,15 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         recommend=dataclasses.asdict(model.config.recommend),
     )
     rows = report.rows
-    write_csv(out / "hit_rate.csv", rows, {k: meta[k] for k in ("seed", "featurizer", "git_commit")}
+    write_csv(out / f"{args.name}.csv", rows, {k: meta[k] for k in ("seed", "featurizer", "git_commit")}
               | {"related_backend": report.backend.get("name"), "data": f"{exp.data['songs_count']} songs, {exp.data['images_count']} images"})
     md = hit_rate_markdown(rows, meta, ns=args.ns, ks=args.ks, methods=METHODS, variants=VARIANTS,
-                           title=f"Hit-rate on held-out images ({report.queries} test images)")
+                           title=f"Hit-rate on held-out images ({report.queries} test images, {len(exp.folds)} fold(s))")
     sizes = ", ".join(f"n={n}: {s:.1f}" for n, s in report.truth_sizes.items())
     md += f"\nMean ground-truth size per test image: {sizes}.\n"
-    plots = [plot_hit_rate_vs_n(out / "hit_rate_vs_n.png", rows, meta, ns=args.ns, methods=METHODS, variant="keywords")]
+    plots = [plot_hit_rate_vs_n(out / f"{args.name}_vs_n.png", rows, meta, ns=args.ns, methods=METHODS, variant="keywords")]
     for variant in VARIANTS[1:]:
-        plots.append(plot_hit_rate_vs_n(out / f"hit_rate_vs_n_{variant}.png", rows, meta, ns=args.ns, methods=METHODS,
+        plots.append(plot_hit_rate_vs_n(out / f"{args.name}_vs_n_{variant}.png", rows, meta, ns=args.ns, methods=METHODS,
                                         variant=variant, with_paper=False))
     for name in args.ablate:
         print(f"ablation: {name} ...", flush=True)
@@ -253,10 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     meta["truth_sizes"] = report.truth_sizes
     meta["image_mapping"] = {k: exp.map_stats[k] for k in ("images_in", "images_mapped", "images_dropped")}
     md += f"\nRun time: {exp.timings['total_s']:.0f} s (timings: {json.dumps(meta['timings_s'])}).\n"
-    atomic_write_text(out / "hit_rate.md", md)
-    atomic_write_json(out / "hit_rate.json", {"meta": meta, "rows": rows, "plots": [str(p.name) for p in plots]})
+    atomic_write_text(out / f"{args.name}.md", md)
+    atomic_write_json(out / f"{args.name}.json", {"meta": meta, "rows": rows, "plots": [str(p.name) for p in plots]})
     print(md)
-    print(f"wrote {out / 'hit_rate.csv'}, {out / 'hit_rate.md'}, {out / 'hit_rate.json'}, " + ", ".join(p.name for p in plots))
+    print(f"wrote {out / args.name}.csv, .md, .json, " + ", ".join(p.name for p in plots))
     return 0
 
 
