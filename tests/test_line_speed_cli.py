@@ -72,9 +72,10 @@ def test_quality_mode_finds_the_latent_themes(small_graph, tmp_path):
     run_ = record["run"]
     # Songs that share a keyword share a theme: both orders must put them closer than unrelated songs.
     assert run_["auc_share_order1"] > 0.8 and run_["auc_share_order2"] > 0.7
-    # Held-out edges mostly join a song to its theme's keywords (a theme oracle scores 0.87 here;
-    # long order-1 runs overfit the observed edges and fall back towards 0.5, so the run is short).
-    assert run_["auc_link_order1"] > 0.65
+    # Held-out edges mostly join a song to its theme's keywords: a theme oracle scores 0.87 here,
+    # keyword popularity alone 0.70.
+    assert run_["auc_link_order1"] > 0.78
+    assert record["auc_link_keyword_degree"] < 0.75
     # Same samples, same single thread, same seed: the reference run is the same run.
     assert record["delta_vs_reference"] == {"auc_link_order1": 0.0, "auc_share_order1": 0.0, "auc_share_order2": 0.0}
     assert record["equal_quality"] is True
