@@ -240,3 +240,25 @@ def test_judge_command_reports_precision(tmp_path, capsys):
     assert rows[("snow forest", "ours")]["precision"] == pytest.approx(0.5)
     assert main(["judge", str(tmp_path / "absent.json"), "--report"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_make_plan_from_a_real_tiny_model(tmp_path):
+    from conftest import THEMES, make_images, make_songs, solid_image, tiny_config
+    from fastapi.testclient import TestClient
+
+    from graphrec.evaluate.judge_app import create_app
+    from graphrec.evaluate.judgments import make_plan
+    from graphrec.recommender import Recommender
+
+    model = Recommender.build(make_songs(), make_images(tmp_path / "images"), tiny_config(), show_progress=False)
+    photo = solid_image(tmp_path / "white.png", THEMES["雪"]["colour"], seed=5)
+    plan = make_plan(model, [("snow forest", photo), ("snow forest", photo)], k=3, seed=0)
+    assert [img["id"] for img in plan["images"]] == ["snow-forest", "snow-forest-2"]
+    songs = plan["images"][0]["songs"]
+    ours = sorted((s["methods"]["ours"], s["song_id"]) for s in songs if "ours" in s["methods"])
+    assert len(ours) == 3 and all(song_id.startswith("雪") for _, song_id in ours)  # a white photo gets snow songs
+    assert all(set(s["methods"]) <= {"ours", "KM", "POP", "random"} for s in songs)
+    assert len({s["song_id"] for s in songs}) == len(songs)  # a song proposed by several methods is shown once
+    client = TestClient(create_app(plan, tmp_path / "j.csv"))
+    task = client.get("/api/task", params={"judge": "ann"}).json()
+    assert len(task["songs"]) == len(songs) and '"methods"' not in json.dumps(task)
