@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = report.rows
     write_csv(out / f"{args.name}.csv", rows, {k: meta[k] for k in ("seed", "featurizer", "git_commit")}
               | {"related_backend": report.backend.get("name"), "data": f"{exp.data['songs_count']} songs, {exp.data['images_count']} images"})
+    write_rankings(out / f"{args.name}_rankings.csv", exp, model, report)
     md = hit_rate_markdown(rows, meta, ns=args.ns, ks=args.ks, methods=METHODS, variants=VARIANTS,
                            title=f"Hit-rate on held-out images ({report.queries} test images, {len(exp.folds)} fold(s))")
     sizes = ", ".join(f"n={n}: {s:.1f}" for n, s in report.truth_sizes.items())
@@ -259,6 +260,29 @@ def main(argv: list[str] | None = None) -> int:
     print(md)
     print(f"wrote {out / args.name}.csv, .md, .json, " + ", ".join(p.name for p in plots))
     return 0
+
+
+def write_rankings(path: Path, exp: Experiment, model, report) -> None:
+    """Every method's top-k per test image with the songs' keywords, to see why a method hits or misses.
+
+    With several folds the song keywords come from the last fold's model (the vocabulary is the same).
+    """
+    source = [r for fold in exp.folds for r in (fold["test_mapped"] if exp.args.truth_keywords == "vocabulary" else fold["test_original"])]
+    _, _, ok, _ = exp.featurized(exp.base_config.featurizer)
+    row_of = {r.id: i for i, r in enumerate(exp.images)}
+    by_id = {r.id: r for r in source}
+    test_ids = [r.id for r in source if ok[row_of[r.id]]]  # the images that were scored, in scoring order
+    rows = []
+    for method, ranked in report.rankings.items():
+        for image_id, songs in zip(test_ids, ranked):
+            for rank, song_id in enumerate(songs, start=1):
+                try:
+                    words = "|".join(model.song_keyword_list(song_id))
+                except KeyError:
+                    words = ""
+                rows.append({"image": image_id, "image_keywords": "|".join(by_id[image_id].keywords), "method": method,
+                             "rank": rank, "song_id": song_id, "song_keywords": words})
+    write_csv(path, rows, {"seed": exp.args.seed})
 
 
 def run_ablation(exp: Experiment, name: str, meta: dict[str, Any]):
