@@ -198,5 +198,5 @@ def serve(plan: dict[str, Any], judgments_path: str | os.PathLike[str], *, host:
     import uvicorn
 
     app = create_app(plan, judgments_path)
-    log.warning("judging page on http://%s:%d/ ; judgments go to %s", host, port, judgments_path)
+    log.info("judging page on http://%s:%d/ ; judgments go to %s", host, port, judgments_path)
     uvicorn.run(app, host=host, port=port, log_level="warning")
