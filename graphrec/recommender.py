@@ -237,7 +237,12 @@ class Recommender:
             "image_mapping": dict(map_stats),
             "images_failed": [{"path": p, "reason": r} for p, r in failures],
             "graph": graph.degree_stats(),
-            "line": {"samples_per_s": line.samples_per_s, "final_loss": line.loss_history[-1] if line.loss_history else None},
+            "line": {
+                "samples_per_order": line.samples,
+                "samples_per_s": line.samples_per_s,
+                "threads": line.threads,
+                "final_loss": line.loss_history[-1] if line.loss_history else None,
+            },
             "timings": timings,
         }
         model = cls(

@@ -123,3 +123,17 @@ def test_top_level_recommend_uses_and_caches_the_model(built, query_image, monke
     assert [s[0] for s in first.song_ids] == ["雪", "雪"]
     assert built.resolve() in api._cache
     assert graphrec.recommend(query_image("雪"), k=2).song_ids.tolist() == first.song_ids.tolist()
+
+
+def test_long_titles_are_shortened_in_text_output():
+    from graphrec.commands.recommend import TITLE_WIDTH, _short
+
+    assert _short("浣溪沙") == "浣溪沙"
+    long = "一・春采了桑，冬借了俺粟，零支了米麦无重数。换田契强秤了麻三秤，"
+    assert len(_short(long)) == TITLE_WIDTH and _short(long).endswith("…") and long.startswith(_short(long)[:-1])
+
+
+def test_info_reports_the_effective_line_samples(built, capsys):
+    capsys.readouterr()
+    main(["info", str(built)])
+    assert "samples 200000 per order" in capsys.readouterr().out

@@ -33,5 +33,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"images:      {counts.get('images')}")
     print(f"keywords:    {counts.get('keywords')}")
     print(f"featurizer:  {feat.get('name')} ({feat.get('dim')}-d)")
-    print(f"LINE:        order {line.get('order')}, dim {line.get('dim')}, samples {line.get('samples')}, seed {line.get('seed')}")
+    samples = line.get("samples") or prov.get("line", {}).get("samples_per_order")
+    print(f"LINE:        order {line.get('order')}, dim {line.get('dim')}, samples {samples} per order, seed {line.get('seed')}")
     return 0

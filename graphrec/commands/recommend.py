@@ -17,11 +17,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+TITLE_WIDTH = 24  # Yuan qu titles often carry a whole first line; the song id names it exactly
+
+
+def _short(text: str, width: int = TITLE_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def format_text(image: Path, recs) -> str:
     lines = [f"{image}  (featurizer: {recs.featurizer})"]
     for rank, item in enumerate(recs.items, 1):
         artist = f" — {item.artist}" if item.artist else ""
-        lines.append(f"{rank:2d}. {item.title}{artist}  [{item.song_id}]  score {item.score:.3f}")
+        lines.append(f"{rank:2d}. {_short(item.title)}{artist}  [{item.song_id}]  score {item.score:.3f}")
         first = item.first_lines.replace("\n", " / ")
         if first:
             lines.append(f"      {first}")
