@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from graphrec.commands._types import non_negative_int, positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -22,13 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="model directory to write (default: the default model path)")
     p.add_argument("--featurizer", default=None, help="efficientnet_lite0 (default), vgg19_fc7, gist, hsv_hist, pixels16, or a+b / a:0.5+b")
     p.add_argument("--vocabulary", type=Path, help="a file of keywords, one per line, instead of selecting the K most frequent")
-    p.add_argument("--keywords", type=int, dest="k_keywords", default=None, help="vocabulary size K (default 72)")
+    p.add_argument("--keywords", type=positive_int, dest="k_keywords", default=None, help="vocabulary size K (default 72)")
     p.add_argument("--keyword-method", choices=["tfidf", "textrank", "count"], default=None)
     p.add_argument("--order", choices=["1", "2", "both"], default=None, help="LINE proximity order (default both)")
-    p.add_argument("--dim", type=int, default=None, help="LINE dimensions per order (default 128)")
-    p.add_argument("--samples", type=int, default=None, help="LINE edge samples per order")
-    p.add_argument("--threads", type=int, default=None, help="LINE threads (default: all cores)")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--dim", type=positive_int, default=None, help="LINE dimensions per order (default 128)")
+    p.add_argument("--samples", type=positive_int, default=None, help="LINE edge samples per order")
+    p.add_argument("--threads", type=non_negative_int, default=None, help="LINE threads (default: all cores)")
+    p.add_argument("--seed", type=non_negative_int, default=None)
     p.add_argument("--graphml", type=Path, help="also write the graph as GraphML here")
     p.set_defaults(func=run)
 

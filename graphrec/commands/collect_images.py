@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
+from graphrec.commands._types import non_negative_int, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,18 +19,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--keywords", type=Path, required=True, help="UTF-8 text file, one keyword per line, # comments")
     p.add_argument("--out", type=Path, required=True, help="output folder (manifest.csv, journal.csv, rejected.csv, summary.json, files/)")
-    p.add_argument("--per-keyword", type=_positive_int, default=100, help="images to keep per keyword (default 100)")
+    p.add_argument("--per-keyword", type=positive_int, default=100, help="images to keep per keyword (default 100)")
     p.add_argument("--source", choices=["commons", "openverse"], default="commons", help="image API (default commons)")
     p.add_argument("--endpoint", help="search API URL of a server with the same API (default: the public service)")
     p.add_argument("--lang", default="en", help="query languages, e.g. en (default: English gloss of the keyword) or zh,en (both)")
-    p.add_argument("--thumb-size", type=_positive_int, default=320, help="longest side of saved thumbnails in px (default 320)")
-    p.add_argument("--max-bytes", type=_positive_int, default=10 * 2**20, help="abandon downloads larger than this (default 10 MiB)")
+    p.add_argument("--thumb-size", type=positive_int, default=320, help="longest side of saved thumbnails in px (default 320)")
+    p.add_argument("--max-bytes", type=positive_int, default=10 * 2**20, help="abandon downloads larger than this (default 10 MiB)")
     p.add_argument("--rate", type=float, default=1.0, help="requests per second per host (default 1)")
     p.add_argument("--contact", metavar="EMAIL", help="contact address sent in the User-Agent (API operators ask for one)")
     p.add_argument("--licence-type", help="Openverse license_type filter, e.g. commercial or modification")
     p.add_argument("--timeout", type=float, default=30.0, help="read timeout per request in seconds (default 30)")
-    p.add_argument("--retries", type=int, default=4, help="retries on 429/5xx/timeouts (default 4)")
-    p.add_argument("--max-downloads", type=int, help="stop after this many downloads (run again to continue)")
+    p.add_argument("--retries", type=non_negative_int, default=4, help="retries on 429/5xx/timeouts (default 4)")
+    p.add_argument("--max-downloads", type=positive_int, help="stop after this many downloads (run again to continue)")
     p.set_defaults(func=run)
 
 

@@ -6,19 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
+from graphrec.commands._types import non_negative_int, port, positive_int
+
 
 def _photo(text: str) -> tuple[str, Path]:
     theme, sep, path = text.partition("=")
     if not sep or not theme.strip() or not path.strip():
         raise argparse.ArgumentTypeError(f"expected THEME=PATH (e.g. 'snow forest=photos/snow.jpg'), got {text!r}")
     return theme.strip(), Path(path.strip())
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,12 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--create", action="store_true", help="create the plan from --model and --photo, then exit")
     p.add_argument("--model", type=Path, help="with --create: model directory (default: $GRAPHREC_MODEL or the demo model)")
     p.add_argument("--photo", type=_photo, action="append", default=[], metavar="THEME=PATH", help="with --create: a photo and its theme (repeat)")
-    p.add_argument("-k", "--k", type=int, default=10, help="songs per method and photo (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random baseline and the bootstrap (default 0)")
+    p.add_argument("-k", "--k", type=positive_int, default=10, help="songs per method and photo (default 10)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random baseline and the bootstrap (default 0)")
     p.add_argument("--report", action="store_true", help="print precision@k per theme and method from the judgments, then exit")
     p.add_argument("--json", action="store_true", help="with --report: print JSON rows")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
+    p.add_argument("--port", type=port, default=8765, help="port (default 8765)")
     p.set_defaults(func=run)
 
 

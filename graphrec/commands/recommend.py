@@ -7,12 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+from graphrec.commands._types import positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("recommend", help="recommend songs for one or more images")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     p.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or the demo model)")
-    p.add_argument("-k", "--k", type=int, default=10, help="number of songs (default 10)")
+    p.add_argument("-k", "--k", type=positive_int, default=10, help="number of songs (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON object per image")
     p.set_defaults(func=run)
 

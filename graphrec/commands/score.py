@@ -7,12 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+from graphrec.commands._types import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,10 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: from --out's suffix)")
     p.add_argument("--errors", type=Path, help="errors file (default: <out>.errors.jsonl)")
     p.add_argument("--recursive", action="store_true", help="also score images in sub-folders")
-    p.add_argument("-k", "--k", type=_positive, default=10, help="songs per image (default 10)")
-    p.add_argument("--batch-size", type=_positive, default=32, help="images per featurizer call (default 32)")
-    p.add_argument("--workers", type=_positive, help="image decoding threads (default: CPU count, at most 8)")
-    p.add_argument("--max-pixels", type=_positive, help="skip images with more pixels than this")
+    p.add_argument("-k", "--k", type=positive_int, default=10, help="songs per image (default 10)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per featurizer call (default 32)")
+    p.add_argument("--workers", type=positive_int, help="image decoding threads (default: CPU count, at most 8)")
+    p.add_argument("--max-pixels", type=positive_int, help="skip images with more pixels than this")
     p.set_defaults(func=run)
 
 

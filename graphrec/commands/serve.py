@@ -6,19 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text}")
-    return value
+from graphrec.commands._types import port, positive_float, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,9 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or the demo model)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    p.add_argument("--max-upload-mb", type=_positive_float, default=10.0, help="largest upload in MiB (default 10)")
-    p.add_argument("--max-pixels", type=int, default=40_000_000, help="largest image in pixels (default 40 million)")
+    p.add_argument("--port", type=port, default=8000, help="port (default 8000)")
+    p.add_argument("--max-upload-mb", type=positive_float, default=10.0, help="largest upload in MiB (default 10)")
+    p.add_argument("--max-pixels", type=positive_int, default=40_000_000, help="largest image in pixels (default 40 million)")
     p.set_defaults(func=run)
 
 
