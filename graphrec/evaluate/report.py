@@ -181,14 +181,7 @@ def plot_hit_rate_vs_n(
     ax.set_ylabel(f"hit-rate@{k}")
     backend = meta.get("related_backend", {})
     ax.set_title(f"hit-rate@{k} vs n ({variant}; truth: {backend.get('name', backend) if isinstance(backend, dict) else backend})", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Description": _flat(dict(meta)), "Software": "graphrec experiments"})
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
+    return _finish_plot(fig, ax, path, meta)
 
 
 def plot_lines(
@@ -221,6 +214,13 @@ def plot_lines(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
+    return _finish_plot(fig, ax, path, meta)
+
+
+def _finish_plot(fig: Any, ax: Any, path: str | os.PathLike[str], meta: Mapping[str, Any]) -> Path:
+    """Grid, legend, layout, then save as PNG (run metadata in its Description) atomically and close."""
+    import matplotlib.pyplot as plt
+
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
