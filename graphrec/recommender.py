@@ -226,7 +226,10 @@ class Recommender:
 
         song_by_id = {s.id: s for s in songs}
         kept_songs = [song_by_id[i] for i in keywords.song_ids]
-        rows = lambda prefix, ids: np.array([graph.index(f"{prefix}:{i}") for i in ids], dtype=np.int64)  # noqa: E731
+
+        def rows(prefix: str, ids: Sequence[str]) -> np.ndarray:
+            return np.array([graph.index(f"{prefix}:{i}") for i in ids], dtype=np.int64)
+
         provenance = {
             "songs": dict(songs.provenance),
             "images": dict(images.provenance),
