@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from graphrec.embed.line import LineConfig
 from graphrec.text.keywords import KeywordConfig
@@ -16,17 +16,27 @@ DEFAULT_FEATURIZER = "efficientnet_lite0"
 
 @dataclass(frozen=True)
 class RecommendConfig:
-    """The paper's retrieval: ``k_images`` nearest dataset images, ``songs_per_image`` songs each, ``k`` in all."""
+    """The paper's retrieval: ``k_images`` nearest dataset images, ``songs_per_image`` songs each, ``k`` in all.
+
+    ``feature_norm`` is how image features are compared in the first stage. The paper used plain
+    Euclidean distance on fc7 (``"none"``). The default ``"l2"`` scales every feature vector to unit
+    length first (Euclidean ranking then equals cosine ranking): with photos queried against a
+    different kind of dataset image (the shipped emoji drawings) raw distances let a few dataset
+    images be the nearest to almost every photo ("hubs"); unit length removes most of that.
+    """
 
     k: int = 10
     k_images: int = 5
     songs_per_image: int = 2
+    feature_norm: Literal["l2", "none"] = "l2"
 
     def __post_init__(self) -> None:
         for name in ("k", "k_images", "songs_per_image"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"RecommendConfig.{name} must be a positive integer, got {value!r}.")
+        if self.feature_norm not in ("l2", "none"):
+            raise ValueError(f"RecommendConfig.feature_norm must be 'l2' or 'none' (the paper's), got {self.feature_norm!r}.")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class Recommendation:
     title: str
     artist: str
     score: float  # cosine similarity in LINE space to the (first) dataset image that led to it
-    images: list[tuple[str, float]]  # (image id, distance to the query in feature space), nearest first
+    images: list[tuple[str, float]]  # (image id, distance to the query in the first stage's feature space), nearest first
     keywords: list[str]  # keywords the song shares with those images, the song's strongest first
     song_keywords: list[str]  # the song's own strongest keywords
     first_lines: str
@@ -132,7 +132,7 @@ class Recommender:
         self._image_row = {image_id: i for i, image_id in enumerate(self.image_ids_)}
         self._keyword_col = {word: j for j, word in enumerate(self.vocabulary_)}
         self.image_keywords_ = self._image_keyword_matrix()
-        self._image_index = ExactIndex(self.image_features_)
+        self._image_index = ExactIndex(self.prepare_features(self.image_features_))
         self._song_index = ExactIndex(self.song_vectors_)
 
     # ------------------------------------------------------------------ building
@@ -305,7 +305,7 @@ class Recommender:
             raise InputError(f"features must be a 2-D array (one row per query), got shape {features.shape}.")
         k = min(int(k), len(self.songs_))
         k_images = min(cfg.k_images, len(self.images_))
-        img_idx, img_dist = self._image_index.search(features, k_images)
+        img_idx, img_dist = self._image_index.search(self.prepare_features(features), k_images)
         # Songs per image are taken `songs_per_image` at a time, image by image, as in the paper;
         # deeper candidates fill the list when the first pass leaves duplicates.
         depth = min(len(self.songs_), max(k, cfg.songs_per_image))
@@ -316,6 +316,14 @@ class Recommender:
             self._assemble(img_idx[q], img_dist[q], cand_idx[q], cand_dist[q], k, cfg.songs_per_image)
             for q in range(len(features))
         ]
+
+    def prepare_features(self, features: np.ndarray) -> np.ndarray:
+        """Features as the first stage compares them (``RecommendConfig.feature_norm``): raw, or unit length."""
+        features = np.asarray(features, dtype=np.float32)
+        if self.config.recommend.feature_norm == "l2":
+            norms = np.linalg.norm(features, axis=-1, keepdims=True)
+            features = features / np.maximum(norms, np.float32(1e-12))
+        return features
 
     def _assemble(
         self,

@@ -96,6 +96,7 @@ def _fake_model():
         popularity_=np.array([1.0, 50.0, np.nan, 3.0]),
         config=SimpleNamespace(recommend=SimpleNamespace(k_images=1)),
         recommend_features=recommend_features,
+        prepare_features=lambda features: np.asarray(features, dtype=np.float32),  # feature_norm "none"
         song_keyword_list=lambda song_id: keyword_lists[song_id],
     )
 

@@ -150,3 +150,41 @@ def test_precomputed_features_give_the_same_model(tiny_recommender, tmp_path):
     np.testing.assert_array_equal(model.image_features_, features)
     with pytest.raises(InputError, match="one feature row per image"):
         Recommender.build(make_songs(), images, tiny_config(), image_features=features[:-1])
+
+
+def _with_features(model, features, feature_norm):
+    import dataclasses
+
+    config = dataclasses.replace(
+        model.config, recommend=dataclasses.replace(model.config.recommend, feature_norm=feature_norm)
+    )
+    return Recommender(
+        config=config, vocabulary=model.vocabulary_, songs=model.songs_, song_keywords=model.song_keywords_,
+        song_vectors=model.song_vectors_, images=model.images_, image_features=features,
+        image_vectors=model.image_vectors_, keyword_vectors=model.keyword_vectors_, featurizer_name="handmade",
+    )
+
+
+def test_feature_norm_l2_ranks_by_direction_and_none_by_raw_distance(tiny_recommender):
+    # Snow images point along x with length 1, flower images along (1, 1) with length ~8.5, moon along z.
+    # The query (8, 2, 0) points nearly along snow (cosine 0.97 vs 0.86) but lies nearer the flowers (4.5 vs 7.3).
+    directions = {"雪": [1.0, 0.0, 0.0], "花": [6.0, 6.0, 0.0], "月": [0.0, 0.0, 3.0]}
+    rng = np.random.default_rng(0)
+    features = np.array(
+        [np.array(directions[r.keywords[0]]) * (1 + 0.01 * rng.standard_normal()) for r in tiny_recommender.images_],
+        dtype=np.float32,
+    )
+    query = np.array([[8.0, 2.0, 0.0]], dtype=np.float32)
+    by_direction = _with_features(tiny_recommender, features, "l2").recommend_features(query, k=3)[0]
+    by_distance = _with_features(tiny_recommender, features, "none").recommend_features(query, k=3)[0]
+    assert {image_id[0] for image_id, _ in by_direction.neighbour_images} == {"雪"}
+    assert all(s.startswith("雪") for s in by_direction.song_ids)
+    assert {image_id[0] for image_id, _ in by_distance.neighbour_images[:3]} == {"花"}
+    assert all(s.startswith("花") for s in by_distance.song_ids)
+
+
+def test_feature_norm_is_validated():
+    from graphrec.config import RecommendConfig
+
+    with pytest.raises(ValueError, match="feature_norm must be 'l2' or 'none'"):
+        RecommendConfig(feature_norm="cosine")

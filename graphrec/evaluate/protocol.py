@@ -215,9 +215,10 @@ def rank_methods(
             out[method] = [[str(s) for s in rec.song_ids] for rec in model.recommend_features(test_features, k)]
         elif method == "KM":
             out[method] = to_ids(
+                # KM's first stage searches the same space as ours (RecommendConfig.feature_norm).
                 keyword_match(
-                    model.image_features_, model.image_keywords_, model.song_keywords_, test_features, k,
-                    k_images=model.config.recommend.k_images,
+                    model.prepare_features(model.image_features_), model.image_keywords_, model.song_keywords_,
+                    model.prepare_features(test_features), k, k_images=model.config.recommend.k_images,
                 )
             )
         elif method == "POP":
