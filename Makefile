@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MODEL ?= data/model
-SAMPLES := $(wildcard data/samples/*.jpg)
+# Photos whose subjects classical lyrics sing of (the other samples are there to try too).
+DEMO_PHOTOS := data/samples/flower.jpg data/samples/storm.jpg data/samples/dune.jpg data/samples/coffee.jpg
 DEFAULT_DATA := $(wildcard data/songs/*.xz data/images/emoji/manifest.*)
 
 .PHONY: demo test bench install model clean
@@ -25,7 +26,7 @@ model: $(MODEL)/manifest.json
 
 demo: $(MODEL)/manifest.json
 	$(PY) -m graphrec.cli info $(MODEL)
-	$(PY) -m graphrec.cli recommend --model $(MODEL) $(SAMPLES)
+	$(PY) -m graphrec.cli recommend --model $(MODEL) $(DEMO_PHOTOS)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
