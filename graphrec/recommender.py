@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -192,7 +193,7 @@ class Recommender:
         if featurizer is None:
             featurizer = get_featurizer(config.featurizer)
         elif featurizer.name != config.featurizer:
-            config = _replace(config, featurizer=featurizer.name)
+            config = dataclasses.replace(config, featurizer=featurizer.name)
         if image_features is None:
             batch = extract_features(featurizer, [r.path for r in mapped], show_progress=show_progress)
             failures = batch.failures
@@ -364,9 +365,7 @@ class Recommender:
         # Euclidean distance used for retrieval depends on the vectors' norms (order 1 or 2 alone are not unit length).
         a, b = self.song_vectors_[song], self.image_vectors_[images[0]]
         cosine = float(a @ b / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
-        row = self.song_keywords_.getrow(song)
-        order = np.argsort(-row.data, kind="stable")
-        song_words = [self.vocabulary_[row.indices[i]] for i in order]
+        song_words = self._keywords_of_row(song)
         image_words: set[str] = set()
         for i in images:
             image_words.update(self.images_[i].keywords)
@@ -402,7 +401,11 @@ class Recommender:
         return Path(self.image(image_id).path)
 
     def song_keyword_list(self, song_id: str) -> list[str]:
-        row = self.song_keywords_.getrow(self._song_row[song_id])
+        """The song's vocabulary keywords, strongest first."""
+        return self._keywords_of_row(self._song_row[song_id])
+
+    def _keywords_of_row(self, song: int) -> list[str]:
+        row = self.song_keywords_.getrow(song)
         return [self.vocabulary_[row.indices[i]] for i in np.argsort(-row.data, kind="stable")]
 
     @property
@@ -464,9 +467,3 @@ class Recommender:
             f"Recommender(songs={len(self.songs_)}, images={len(self.images_)}, "
             f"keywords={len(self.vocabulary_)}, featurizer={self.featurizer_name!r})"
         )
-
-
-def _replace(config: BuildConfig, **changes: Any) -> BuildConfig:
-    import dataclasses
-
-    return dataclasses.replace(config, **changes)
