@@ -63,16 +63,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from graphrec._env import decode_workers
     from graphrec.vision import extract_features
     from graphrec.vision.base import resolve_device
     from graphrec.vision.efficientnet import EfficientNetLite0
-    from graphrec.vision.extract import default_workers
     from graphrec.vision.gist import Gist
     from graphrec.vision.io import load_image
     from graphrec.vision.vgg import VGG19Fc7
 
     device = resolve_device(args.device)
-    workers = default_workers() if args.workers is None else args.workers
+    workers = decode_workers(args.workers)
     bs = args.batch_size
     result: dict[str, object] = {
         "benchmark": "featurize",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -17,8 +16,9 @@ if str(ROOT) not in sys.path:  # run as `python experiments/x.py` from a checkou
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("GRAPHREC_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "graphrec") / "experiments"
+    from graphrec._env import cache_dir
+
+    return cache_dir("experiments")
 
 
 def load_data(songs_path: str | None, images_path: str | None):

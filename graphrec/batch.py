@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from graphrec._env import decode_workers
 from graphrec._log import get_logger, progress
 from graphrec.errors import GraphrecError, InputError, describe_path
 
@@ -337,7 +338,7 @@ def score_folder(
         raise InputError(f"k must be a positive integer, got {k!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    workers = max(1, min(8, os.cpu_count() or 1)) if workers is None else workers
+    workers = decode_workers(workers, cap=8)
     if not isinstance(workers, int) or workers < 1:
         raise InputError(f"workers must be a positive integer (decode threads), got {workers!r}.")
     out_path = Path(out)

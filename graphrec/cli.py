@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from graphrec import __version__
+from graphrec._version import __version__
 from graphrec.errors import GraphrecError
 
 # Order here is the order `graphrec --help` lists them.

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from graphrec import __version__
 from graphrec._io import fsync_dir, sha256_file
 from graphrec._log import get_logger
+from graphrec._version import __version__
 from graphrec.errors import ModelFormatError, describe_path
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from graphrec import __version__
 from graphrec._log import get_logger
+from graphrec._version import __version__
 from graphrec.errors import GraphrecError
 
 log = get_logger(__name__)

@@ -18,7 +18,6 @@ reference) and results vary slightly from run to run.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from typing import Literal
 
 import numpy as np
 
+from graphrec._env import cpu_count
 from graphrec._log import get_logger, progress
 from graphrec.errors import InputError
 from graphrec.graph.sampling import AliasTable, negative_sampler, weighted_degrees
@@ -92,12 +92,7 @@ class LineConfig:
         return (1, 2) if self.order == "both" else (int(self.order),)
 
     def resolved_threads(self) -> int:
-        if self.threads:
-            return int(self.threads)
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
+        return int(self.threads) if self.threads else cpu_count()
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from graphrec._env import cpu_count
 from graphrec._io import atomic_write_bytes, atomic_write_text
 
 # Hsia et al., RecSys 2018: hit-rate@10 against ConceptNet ground truths of top-n related words.
@@ -45,7 +46,7 @@ def git_commit(root: str | os.PathLike[str] | None = None) -> str:
 
 def run_metadata(**fields: Any) -> dict[str, Any]:
     """What every result file records, plus the caller's fields (seed, data, featurizer, related backend, ...)."""
-    from graphrec import __version__
+    from graphrec._version import __version__
 
     return {
         "git_commit": git_commit(),
@@ -54,7 +55,7 @@ def run_metadata(**fields: Any) -> dict[str, Any]:
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpus": os.cpu_count(),
+        "cpus": cpu_count(),
         **fields,
     }
 

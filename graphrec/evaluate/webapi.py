@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from graphrec._env import cache_dir as graphrec_cache_dir
 from graphrec._io import atomic_write_json
 from graphrec._log import get_logger
 from graphrec.errors import BackendUnavailableError, InputError
@@ -27,16 +28,8 @@ from graphrec.evaluate.related import check_n
 log = get_logger(__name__)
 
 DEFAULT_BASE_URL = "https://api.conceptnet.io"
-CACHE_ENV = "GRAPHREC_CACHE"
 _CACHE_VERSION = 1
 _MAX_RETRY_AFTER_S = 60.0
-
-
-def default_cache_dir() -> Path:
-    """``$GRAPHREC_CACHE/conceptnet-web`` or ``~/.cache/graphrec/conceptnet-web``."""
-    root = os.environ.get(CACHE_ENV)
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "graphrec"
-    return base / "conceptnet-web"
 
 
 class _Retryable(Exception):
@@ -73,7 +66,7 @@ class ConceptNetWebRelated:
             raise InputError(f"backoff must be >= 0 seconds, got {backoff!r}.")
         self.base_url = base_url.rstrip("/")
         self.language = language
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else graphrec_cache_dir("conceptnet-web")
         self.timeout = float(timeout)
         self.retries = retries
         self.backoff = float(backoff)

@@ -30,8 +30,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graphrec import __version__
+from graphrec._env import cpu_count
 from graphrec._log import get_logger
+from graphrec._version import __version__
 from graphrec.errors import GraphrecError
 from graphrec.serve.limits import (
     DEFAULT_MAX_PIXELS,
@@ -152,7 +153,7 @@ def create_app(
         model = model_or_path
     featurizer = model.featurizer  # created now, so the first request does not pay for it
     static = _read_static()
-    gate = threading.BoundedSemaphore(max_concurrency or os.cpu_count() or 1)
+    gate = threading.BoundedSemaphore(max_concurrency or cpu_count())
     stats = _Stats()
 
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and this service works offline.

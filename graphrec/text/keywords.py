@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import math
 import multiprocessing as mp
-import os
 import re
 import sqlite3
 import time
@@ -42,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
+from graphrec._env import cache_dir, pool_size
 from graphrec._log import get_logger, progress
 from graphrec.data.songs import Song, SongCorpus
 from graphrec.errors import CorpusError, InputError
@@ -59,7 +59,6 @@ DEFAULT_POS = ("n", "ng", "nz", "nl", "ns", "s", "t", "tg")
 DEFAULT_TITLE_SKIP = ("songci", "yuanqu")
 
 TOKENIZER_VERSION = 1  # bump when the raw tokenization changes, to invalidate caches
-CACHE_ENV = "GRAPHREC_CACHE"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ENGLISH = re.compile(r"^[a-z][a-z'\-]*[a-z]$")
 _POOL_MIN_TEXTS = 1500  # below this a worker pool costs more than it saves
@@ -262,14 +261,6 @@ def tokenize(text: str, config: KeywordConfig | None = None) -> list[str]:
 # ---------------------------------------------------------------------------------------------- cache
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "graphrec"
-
-
 class _TokenCache:
     """Raw tokens per text in SQLite, keyed by sha1(tokenizer key + text). A broken cache is skipped, never fatal."""
 
@@ -325,13 +316,7 @@ class _TokenCache:
 def _resolve_cache_dir(config: KeywordConfig) -> Path | None:
     if config.cache_dir == "":
         return None
-    return Path(config.cache_dir).expanduser() if config.cache_dir else default_cache_dir()
-
-
-def _worker_count(config: KeywordConfig, n_texts: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    wanted = cores if config.workers == 0 else config.workers
-    return 1 if n_texts < _POOL_MIN_TEXTS else max(1, min(wanted, cores, 32))
+    return Path(config.cache_dir).expanduser() if config.cache_dir else cache_dir()
 
 
 def segment_texts(texts: Sequence[str], config: KeywordConfig, *, show_progress: bool | None = None) -> tuple[list[list[str]], dict[str, Any]]:
@@ -343,7 +328,7 @@ def segment_texts(texts: Sequence[str], config: KeywordConfig, *, show_progress:
     todo = list(dict.fromkeys(k for k in keys if k not in cached))
     text_of = dict(zip(keys, texts))
     fresh: dict[str, list[str]] = {}
-    workers = _worker_count(config, len(todo))
+    workers = pool_size(config.workers, items=len(todo), min_items=_POOL_MIN_TEXTS)
     if todo:
         _tokenizer()  # initialise before forking so that workers inherit the dictionary
         todo_texts = [text_of[k] for k in todo]

@@ -17,18 +17,19 @@ from typing import Any, Literal
 
 import numpy as np
 
+from graphrec._env import decode_workers
 from graphrec._log import get_logger, progress
 from graphrec.errors import GraphrecError
 from graphrec.vision.base import BaseFeaturizer, FeatureBatch, resolve_device
 from graphrec.vision.io import describe_source
-from graphrec.vision.store import FeatureStore, featurizer_fingerprint, file_signature, path_key
+from graphrec.vision.store import (
+    FeatureStore,
+    featurizer_fingerprint,
+    file_signature,
+    path_key,
+)
 
 log = get_logger(__name__)
-
-
-def default_workers() -> int:
-    """Decode workers: one core less than the machine has (at least 1, at most 4): the model needs the rest."""
-    return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
 def _reason(exc: BaseException) -> str:
@@ -118,7 +119,7 @@ def extract_features(
     """Features of every input that can be decoded, in input order; the others are reported and skipped.
 
     ``paths`` are image paths (or any input ``load_image`` takes; only paths are stored). ``workers``
-    decode in parallel (default :func:`default_workers`; 0 decodes in this thread). With ``store_dir``,
+    decode in parallel (default :func:`graphrec._env.decode_workers`; 0 decodes in this thread). With ``store_dir``,
     features are saved in durable chunks of ``chunk_size`` images and a later call reuses every stored
     row whose file is unchanged, computing only what is missing (one writer per store at a time).
     ``dtype`` is that of the stored and returned features. ``device="auto"`` uses CUDA when present.
@@ -133,7 +134,7 @@ def extract_features(
         raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
     if isinstance(paths, (str, os.PathLike, bytes)):
         raise TypeError("extract_features() takes a sequence of paths; wrap a single one in a list.")
-    workers = default_workers() if workers is None else int(workers)
+    workers = decode_workers(None if workers is None else int(workers))
     if workers < 0:
         raise ValueError(f"workers must be >= 0, got {workers}.")
     sources = list(paths)
