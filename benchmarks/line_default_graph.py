@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--edges-out", type=Path, help="also write the graph as a LINE edge list here")
     args = p.parse_args(argv)
 
-    from graphrec.data.images import load_default_images, map_to_vocabulary
+    from graphrec.data.images import load_default_images
+    from graphrec.text.mapping import map_to_vocabulary
     from graphrec.data.songs import load_default_songs
     from graphrec.embed.line import LineConfig, compile_kernels, train_line
     from graphrec.graph.build import build_graph

@@ -1,4 +1,4 @@
-"""Saving and loading a built model: a directory of .npy arrays, JSON metadata and a checked manifest.
+"""Saving and loading a built model's parts: a directory of .npy arrays, JSON metadata and a checked manifest.
 
 Layout (``format_version`` 1)::
 
@@ -25,24 +25,26 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from graphrec._io import fsync_dir, sha256_file
 from graphrec._log import get_logger
+from graphrec.config import BuildConfig
+from graphrec.data.images import ImageRecord
+from graphrec.data.songs import Song
 from graphrec._version import __version__
 from graphrec.errors import ModelFormatError, describe_path
-
-if TYPE_CHECKING:  # pragma: no cover
-    from graphrec.recommender import Recommender
 
 log = get_logger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_ARRAYS = ("song_vectors", "image_vectors", "keyword_vectors", "image_features")
+# node kind -> the file (without .npy) that holds its LINE vectors
+_VECTOR_FILES = {"song": "song_vectors", "image": "image_vectors", "keyword": "keyword_vectors"}
 
 
 def _write_file(directory: Path, name: str, data: bytes, checksums: dict[str, str]) -> None:
@@ -74,14 +76,36 @@ def _stored_image_path(image_path: str, model_dir: Path) -> str:
     return rel if rel.count("..") <= 3 else str(path)
 
 
-def save_model(model: Recommender, path: str | os.PathLike[str]) -> Path:
-    """Write ``model`` to the directory ``path`` atomically and return it."""
+@dataclass
+class ModelParts:
+    """Everything a saved model holds, as plain data: what :func:`save_model` writes and :func:`load_model` returns.
+
+    ``vectors`` maps a node kind to its LINE vectors, rows in the order of the matching list:
+    ``"song"`` follows ``songs``, ``"image"`` follows ``images``, ``"keyword"`` follows ``vocabulary``.
+    The recommender assembles itself from these parts (``Recommender.from_parts``), so this module
+    never needs the recommender.
+    """
+
+    config: BuildConfig
+    vocabulary: list[str]
+    songs: list[Song]
+    song_keywords: sp.csr_matrix
+    images: list[ImageRecord]
+    image_features: np.ndarray
+    vectors: dict[str, np.ndarray]
+    featurizer_name: str
+    featurizer_info: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
+    """Write ``parts`` to the directory ``path`` atomically and return it."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     checksums: dict[str, str] = {}
     try:
-        keywords = model.song_keywords_.tocsr()
+        keywords = parts.song_keywords.tocsr()
         buffer = io.BytesIO()
         np.savez(
             buffer,
@@ -91,14 +115,15 @@ def save_model(model: Recommender, path: str | os.PathLike[str]) -> Path:
             shape=np.array(keywords.shape, dtype=np.int64),
         )
         _write_file(staging, "song_keywords.npz", buffer.getvalue(), checksums)
-        for name in _ARRAYS:
-            _write_file(staging, f"{name}.npy", _npy_bytes(getattr(model, f"{name}_")), checksums)
+        for kind, name in _VECTOR_FILES.items():
+            _write_file(staging, f"{name}.npy", _npy_bytes(parts.vectors[kind]), checksums)
+        _write_file(staging, "image_features.npy", _npy_bytes(parts.image_features), checksums)
         _write_file(
-            staging, "vocabulary.json", json.dumps(model.vocabulary_, ensure_ascii=False).encode("utf-8"), checksums
+            staging, "vocabulary.json", json.dumps(parts.vocabulary, ensure_ascii=False).encode("utf-8"), checksums
         )
         songs = [
             {"id": s.id, "title": s.title, "artist": s.artist, "lyrics": s.lyrics, "popularity": s.popularity, "source": s.source}
-            for s in model.songs_
+            for s in parts.songs
         ]
         _write_file(staging, "songs.jsonl", _jsonl_bytes(songs), checksums)
         images = [
@@ -108,22 +133,22 @@ def save_model(model: Recommender, path: str | os.PathLike[str]) -> Path:
                 "keywords": list(r.keywords),
                 "weights": list(r.weights),
             }
-            for r in model.images_
+            for r in parts.images
         ]
         _write_file(staging, "images.jsonl", _jsonl_bytes(images), checksums)
         manifest = {
             "format_version": FORMAT_VERSION,
             "graphrec_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "config": model.config.to_dict(),
-            "featurizer": {"name": model.featurizer_name, "dim": int(model.image_features_.shape[1]), **model.featurizer_info},
+            "config": parts.config.to_dict(),
+            "featurizer": {"name": parts.featurizer_name, "dim": int(parts.image_features.shape[1]), **parts.featurizer_info},
             "counts": {
-                "songs": len(model.songs_),
-                "images": len(model.images_),
-                "keywords": len(model.vocabulary_),
-                "line_dim": int(model.song_vectors_.shape[1]),
+                "songs": len(parts.songs),
+                "images": len(parts.images),
+                "keywords": len(parts.vocabulary),
+                "line_dim": int(parts.vectors["song"].shape[1]),
             },
-            "provenance": model.provenance,
+            "provenance": parts.provenance,
             "files": checksums,
         }
         _write_file(
@@ -209,21 +234,20 @@ def _checked(directory: Path, name: str, checksums: dict[str, str]) -> Path:
     return path
 
 
-def load_model(path: str | os.PathLike[str]) -> Recommender:
-    """Load a model directory written by :func:`save_model`, checking version and every checksum."""
-    from graphrec.config import BuildConfig
-    from graphrec.data.images import ImageRecord
-    from graphrec.data.songs import Song
-    from graphrec.recommender import Recommender
-
+def load_model(path: str | os.PathLike[str]) -> ModelParts:
+    """Read a model directory written by :func:`save_model`, checking version and every checksum."""
     directory = Path(path)
     manifest = read_manifest(directory)
     checksums = manifest.get("files", {})
     try:
-        arrays = {name: np.load(_checked(directory, f"{name}.npy", checksums), allow_pickle=False) for name in _ARRAYS}
-        with np.load(_checked(directory, "song_keywords.npz", checksums), allow_pickle=False) as parts:
+        vectors = {
+            kind: np.load(_checked(directory, f"{name}.npy", checksums), allow_pickle=False)
+            for kind, name in _VECTOR_FILES.items()
+        }
+        image_features = np.load(_checked(directory, "image_features.npy", checksums), allow_pickle=False)
+        with np.load(_checked(directory, "song_keywords.npz", checksums), allow_pickle=False) as arrays:
             song_keywords = sp.csr_matrix(
-                (parts["data"], parts["indices"], parts["indptr"]), shape=tuple(int(x) for x in parts["shape"])
+                (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(int(x) for x in arrays["shape"])
             )
         vocabulary = json.loads(_checked(directory, "vocabulary.json", checksums).read_text(encoding="utf-8"))
         songs = [
@@ -252,23 +276,18 @@ def load_model(path: str | os.PathLike[str]) -> Recommender:
     featurizer.pop("dim", None)
     if not name:
         raise ModelFormatError(f"the manifest of {describe_path(directory)} names no featurizer; rebuild the model.")
-    try:
-        return Recommender(
-            config=config,
-            vocabulary=vocabulary,
-            songs=songs,
-            song_keywords=song_keywords,
-            song_vectors=arrays["song_vectors"],
-            images=images,
-            image_features=arrays["image_features"],
-            image_vectors=arrays["image_vectors"],
-            keyword_vectors=arrays["keyword_vectors"],
-            featurizer_name=name,
-            featurizer_info=featurizer,
-            provenance=manifest.get("provenance", {}),
-        )
-    except ValueError as exc:
-        raise ModelFormatError(f"model {describe_path(directory)} is inconsistent: {exc}") from None
+    return ModelParts(
+        config=config,
+        vocabulary=vocabulary,
+        songs=songs,
+        song_keywords=song_keywords,
+        images=images,
+        image_features=image_features,
+        vectors=vectors,
+        featurizer_name=name,
+        featurizer_info=featurizer,
+        provenance=manifest.get("provenance", {}),
+    )
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +16,16 @@ from graphrec._log import get_logger
 from graphrec.config import BuildConfig, RecommendConfig
 from graphrec.data.images import ImageRecord, ImageSet
 from graphrec.data.songs import Song, SongCorpus
+from graphrec.embed.keyed import to_keyed_vectors
 from graphrec.errors import InputError
 from graphrec.index import ExactIndex
+from graphrec.model_io import ModelParts
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
-    from PIL import Image
 
+    from graphrec.graph.build import BipartiteGraph
+    from graphrec.text.keywords import KeywordResult
     from graphrec.vision.base import Featurizer
 
 log = get_logger(__name__)
@@ -111,30 +114,57 @@ class Recommender:
         featurizer: Featurizer | None = None,
     ) -> None:
         self.config = config
-        self.vocabulary_ = list(vocabulary)
         self.songs_ = list(songs)
-        self.song_ids_ = [s.id for s in self.songs_]
-        self.song_keywords_ = sp.csr_matrix(song_keywords, dtype=np.float32)
-        self.song_vectors_ = np.ascontiguousarray(song_vectors, dtype=np.float32)
         self.images_ = list(images)
-        self.image_ids_ = [r.id for r in self.images_]
+        self.song_keywords_ = sp.csr_matrix(song_keywords, dtype=np.float32)
         self.image_features_ = np.ascontiguousarray(image_features, dtype=np.float32)
-        self.image_vectors_ = np.ascontiguousarray(image_vectors, dtype=np.float32)
-        self.keyword_vectors_ = np.ascontiguousarray(keyword_vectors, dtype=np.float32)
         self.featurizer_name = featurizer_name
         self.featurizer_info = dict(featurizer_info or {})
         self.provenance = dict(provenance or {})
         self._featurizer = featurizer
-        self._check_shapes()
+        self.graph_: BipartiteGraph | None = None  # set by build() for export (GraphML); not part of the saved model
+        vocabulary = list(vocabulary)
+        song_vectors = np.asarray(song_vectors, dtype=np.float32)
+        image_vectors = np.asarray(image_vectors, dtype=np.float32)
+        keyword_vectors = np.asarray(keyword_vectors, dtype=np.float32)
+        self._check_shapes(len(vocabulary), song_vectors, image_vectors, keyword_vectors)
+        # One gensim KeyedVectors per node kind: keys, key -> row and the vectors in one place.
+        self.vectors_: dict[str, KeyedVectors] = {
+            "song": to_keyed_vectors([s.id for s in self.songs_], song_vectors),
+            "image": to_keyed_vectors([r.id for r in self.images_], image_vectors),
+            "keyword": to_keyed_vectors(vocabulary, keyword_vectors),
+        }
         self.popularity_ = np.array(
             [np.nan if s.popularity is None else float(s.popularity) for s in self.songs_], dtype=np.float64
         )
-        self._song_row = {song_id: i for i, song_id in enumerate(self.song_ids_)}
-        self._image_row = {image_id: i for i, image_id in enumerate(self.image_ids_)}
-        self._keyword_col = {word: j for j, word in enumerate(self.vocabulary_)}
         self.image_keywords_ = self._image_keyword_matrix()
         self._image_index = ExactIndex(self.prepare_features(self.image_features_))
         self._song_index = ExactIndex(self.song_vectors_)
+
+    # Views of the keyed vectors under the names the rest of graphrec reads (no copies).
+    @property
+    def vocabulary_(self) -> list[str]:
+        return self.vectors_["keyword"].index_to_key
+
+    @property
+    def song_ids_(self) -> list[str]:
+        return self.vectors_["song"].index_to_key
+
+    @property
+    def image_ids_(self) -> list[str]:
+        return self.vectors_["image"].index_to_key
+
+    @property
+    def song_vectors_(self) -> np.ndarray:
+        return self.vectors_["song"].vectors
+
+    @property
+    def image_vectors_(self) -> np.ndarray:
+        return self.vectors_["image"].vectors
+
+    @property
+    def keyword_vectors_(self) -> np.ndarray:
+        return self.vectors_["keyword"].vectors
 
     # ------------------------------------------------------------------ building
 
@@ -145,21 +175,20 @@ class Recommender:
         images: ImageSet,
         config: BuildConfig | None = None,
         *,
+        keywords: KeywordResult | None = None,
         featurizer: Featurizer | None = None,
         image_features: np.ndarray | None = None,
         show_progress: bool | None = None,
     ) -> "Recommender":
-        """Build the whole model: keywords, image mapping, features, graph, LINE.
+        """Build the whole model by running the stages of :mod:`graphrec.stages` in order.
 
-        ``image_features`` (one row per record of ``images``, in order) skips featurising, e.g. when an
-        experiment re-builds on a subset of cached features; ``featurizer`` must then still be the one
-        that made them, so that queries land in the same space.
+        ``keywords`` is stage 1's result for these songs and ``config.keywords`` when already at hand
+        (an experiment's folds share it). ``image_features`` (one row per record of ``images``, in
+        order) skips featurising; ``featurizer`` must then still be the one that made them, so that
+        queries land in the same space.
         """
-        from graphrec.data.images import map_to_vocabulary
-        from graphrec.embed.line import train_line
-        from graphrec.graph.build import build_graph
-        from graphrec.text.keywords import extract_keywords
-        from graphrec.vision import extract_features, get_featurizer
+        from graphrec import stages
+        from graphrec.vision import get_featurizer
 
         config = config or BuildConfig()
         if len(songs) == 0:
@@ -171,75 +200,40 @@ class Recommender:
                 f"image_features has {len(image_features)} rows but the image set has {len(images)} images; "
                 "pass one feature row per image, in the image set's order."
             )
-        timings: dict[str, float] = {}
-
-        start = time.perf_counter()
-        keywords = extract_keywords(songs, config.keywords, show_progress=show_progress)
-        timings["keywords_s"] = time.perf_counter() - start
-        log.info(
-            "keywords: %d-word vocabulary, %d songs kept, %d dropped (no vocabulary keyword)",
-            len(keywords.vocabulary), len(keywords.song_ids), len(keywords.dropped_song_ids),
-        )
-
-        mapped, map_stats = map_to_vocabulary(images, keywords.vocabulary)
-        if len(mapped) == 0:
-            raise InputError(
-                f"none of the {len(images)} images has a keyword in the song vocabulary "
-                f"({'、'.join(keywords.vocabulary[:10])}…); label the images with vocabulary words "
-                "or pass KeywordConfig(vocabulary=...) listing the images' keywords."
+        timings = stages.Timings()
+        with timings.stage("keywords"):
+            if keywords is None:
+                keywords = stages.select_keywords(songs, config.keywords, show_progress=show_progress)
+        mapped, map_stats = stages.map_images(images, keywords.vocabulary)
+        with timings.stage("features"):
+            if featurizer is None:
+                featurizer = get_featurizer(config.featurizer)
+            elif featurizer.name != config.featurizer:
+                config = dataclasses.replace(config, featurizer=featurizer.name)
+            featurized = stages.featurize_images(
+                mapped, featurizer, features=image_features,
+                feature_ids=None if image_features is None else [r.id for r in images], show_progress=show_progress,
             )
-
-        start = time.perf_counter()
-        if featurizer is None:
-            featurizer = get_featurizer(config.featurizer)
-        elif featurizer.name != config.featurizer:
-            config = dataclasses.replace(config, featurizer=featurizer.name)
-        if image_features is None:
-            batch = extract_features(featurizer, [r.path for r in mapped], show_progress=show_progress)
-            failures = batch.failures
-            kept_records = [mapped[i] for i in batch.ok]
-            features = batch.features
-        else:
-            row_of = {r.id: i for i, r in enumerate(images)}
-            features = np.asarray(image_features, dtype=np.float32)[[row_of[r.id] for r in mapped]]
-            failures = []
-            kept_records = list(mapped)
-        for path, reason in failures:
-            log.warning("skipped image %s: %s", path, reason)
-        if not kept_records:
-            raise InputError("no image could be read; see the warnings above for each file and its reason.")
-        if features.shape[1] != featurizer.dim:
-            raise InputError(
-                f"image_features have {features.shape[1]} columns but featurizer {featurizer.name!r} "
-                f"gives {featurizer.dim}; pass features made by that featurizer."
-            )
-        kept_images = ImageSet(records=kept_records, provenance=dict(images.provenance))
-        timings["features_s"] = time.perf_counter() - start
-
-        start = time.perf_counter()
-        graph = build_graph(keywords, kept_images, image_keyword_weight=config.image_keyword_weight)
-        src, dst, weight = graph.directed()
-        timings["graph_s"] = time.perf_counter() - start
-
-        start = time.perf_counter()
-        line = train_line(src, dst, weight, len(graph.node_ids), config.line, show_progress=show_progress)
-        timings["line_s"] = time.perf_counter() - start
+        with timings.stage("graph"):
+            graph = stages.make_graph(keywords, featurized.images, config.image_keyword_weight)
+        with timings.stage("line"):
+            line = stages.embed_graph(graph, config.line, show_progress=show_progress)
 
         song_by_id = {s.id: s for s in songs}
-        kept_songs = [song_by_id[i] for i in keywords.song_ids]
+        kept_records = list(featurized.images)
 
         def rows(prefix: str, ids: Sequence[str]) -> np.ndarray:
             return np.array([graph.index(f"{prefix}:{i}") for i in ids], dtype=np.int64)
 
         provenance = {
-            "songs": dict(songs.provenance),
+            "songs": dict(getattr(songs, "provenance", {})),
             "images": dict(images.provenance),
             "keyword_stats": dict(keywords.stats),
             "songs_read": len(songs),
             "songs_kept": len(keywords.song_ids),
             "songs_dropped": len(keywords.dropped_song_ids),
             "image_mapping": dict(map_stats),
-            "images_failed": [{"path": p, "reason": r} for p, r in failures],
+            "images_failed": [{"path": p, "reason": r} for p, r in featurized.failures],
             "graph": graph.degree_stats(),
             "line": {
                 "samples_per_order": line.samples,
@@ -247,16 +241,16 @@ class Recommender:
                 "threads": line.threads,
                 "final_loss": line.loss_history[-1] if line.loss_history else None,
             },
-            "timings": timings,
+            "timings": dict(timings),
         }
         model = cls(
             config=config,
             vocabulary=keywords.vocabulary,
-            songs=kept_songs,
+            songs=[song_by_id[i] for i in keywords.song_ids],
             song_keywords=keywords.weights,
             song_vectors=line.vectors[rows("song", keywords.song_ids)],
             images=kept_records,
-            image_features=features,
+            image_features=featurized.features,
             image_vectors=line.vectors[rows("image", [r.id for r in kept_records])],
             keyword_vectors=line.vectors[rows("kw", keywords.vocabulary)],
             featurizer_name=featurizer.name,
@@ -264,8 +258,42 @@ class Recommender:
             provenance=provenance,
             featurizer=featurizer,
         )
-        model.graph_ = graph  # kept for export (GraphML); not part of the saved model
+        model.graph_ = graph
         return model
+
+    @classmethod
+    def from_parts(cls, parts: ModelParts, featurizer: Featurizer | None = None) -> "Recommender":
+        """Assemble a model from what :func:`graphrec.model_io.load_model` read."""
+        return cls(
+            config=parts.config,
+            vocabulary=parts.vocabulary,
+            songs=parts.songs,
+            song_keywords=parts.song_keywords,
+            song_vectors=parts.vectors["song"],
+            images=parts.images,
+            image_features=parts.image_features,
+            image_vectors=parts.vectors["image"],
+            keyword_vectors=parts.vectors["keyword"],
+            featurizer_name=parts.featurizer_name,
+            featurizer_info=parts.featurizer_info,
+            provenance=parts.provenance,
+            featurizer=featurizer,
+        )
+
+    def to_parts(self) -> ModelParts:
+        """The model as plain parts, for :func:`graphrec.model_io.save_model`."""
+        return ModelParts(
+            config=self.config,
+            vocabulary=list(self.vocabulary_),
+            songs=self.songs_,
+            song_keywords=self.song_keywords_,
+            images=self.images_,
+            image_features=self.image_features_,
+            vectors={kind: kv.vectors for kind, kv in self.vectors_.items()},
+            featurizer_name=self.featurizer_name,
+            featurizer_info=self.featurizer_info,
+            provenance=self.provenance,
+        )
 
     # ------------------------------------------------------------------ querying
 
@@ -386,13 +414,13 @@ class Recommender:
     def song(self, song_id: str) -> Song:
         """The stored song with this id; KeyError naming it when unknown."""
         try:
-            return self.songs_[self._song_row[song_id]]
+            return self.songs_[self.vectors_["song"].key_to_index[song_id]]
         except KeyError:
             raise KeyError(f"no song with id {song_id!r} in this model") from None
 
     def image(self, image_id: str) -> ImageRecord:
         try:
-            return self.images_[self._image_row[image_id]]
+            return self.images_[self.vectors_["image"].key_to_index[image_id]]
         except KeyError:
             raise KeyError(f"no image with id {image_id!r} in this model") from None
 
@@ -402,29 +430,26 @@ class Recommender:
 
     def song_keyword_list(self, song_id: str) -> list[str]:
         """The song's vocabulary keywords, strongest first."""
-        return self._keywords_of_row(self._song_row[song_id])
+        return self._keywords_of_row(self.vectors_["song"].key_to_index[song_id])
 
     def _keywords_of_row(self, song: int) -> list[str]:
         row = self.song_keywords_.getrow(song)
         return [self.vocabulary_[row.indices[i]] for i in np.argsort(-row.data, kind="stable")]
 
-    @property
+    @cached_property
     def node_vectors(self) -> KeyedVectors:
-        """All LINE vectors (songs, images, keywords) as gensim KeyedVectors keyed by typed node id."""
-        from graphrec.embed.keyed import to_keyed_vectors
-
-        ids = (
-            [f"song:{i}" for i in self.song_ids_]
-            + [f"image:{i}" for i in self.image_ids_]
-            + [f"kw:{w}" for w in self.vocabulary_]
-        )
-        return to_keyed_vectors(ids, np.vstack([self.song_vectors_, self.image_vectors_, self.keyword_vectors_]))
+        """All LINE vectors (songs, images, keywords) in one KeyedVectors keyed by typed node id (``song:<id>``,
+        ``image:<id>``, ``kw:<word>``), built once on first use."""
+        prefixes = {"song": "song", "image": "image", "keyword": "kw"}
+        ids = [f"{prefixes[kind]}:{key}" for kind, kv in self.vectors_.items() for key in kv.index_to_key]
+        return to_keyed_vectors(ids, np.vstack([kv.vectors for kv in self.vectors_.values()]))
 
     def _image_keyword_matrix(self) -> sp.csr_matrix:
+        columns = self.vectors_["keyword"].key_to_index
         rows, cols, vals = [], [], []
         for i, record in enumerate(self.images_):
             for word, weight in zip(record.keywords, record.weights):
-                j = self._keyword_col.get(word)
+                j = columns.get(word)
                 if j is not None:
                     rows.append(i)
                     cols.append(j)
@@ -433,14 +458,14 @@ class Recommender:
             (np.asarray(vals, np.float32), (rows, cols)), shape=(len(self.images_), len(self.vocabulary_))
         )
 
-    def _check_shapes(self) -> None:
-        n_songs, n_images, n_words = len(self.songs_), len(self.images_), len(self.vocabulary_)
+    def _check_shapes(self, n_words: int, song_vectors: np.ndarray, image_vectors: np.ndarray, keyword_vectors: np.ndarray) -> None:
+        n_songs, n_images = len(self.songs_), len(self.images_)
         checks = [
             ("song_keywords", self.song_keywords_.shape, (n_songs, n_words)),
-            ("song_vectors rows", self.song_vectors_.shape[:1], (n_songs,)),
+            ("song_vectors rows", song_vectors.shape[:1], (n_songs,)),
             ("image_features rows", self.image_features_.shape[:1], (n_images,)),
-            ("image_vectors rows", self.image_vectors_.shape[:1], (n_images,)),
-            ("keyword_vectors rows", self.keyword_vectors_.shape[:1], (n_words,)),
+            ("image_vectors rows", image_vectors.shape[:1], (n_images,)),
+            ("keyword_vectors rows", keyword_vectors.shape[:1], (n_words,)),
         ]
         for name, got, expected in checks:
             if tuple(got) != tuple(expected):
@@ -454,13 +479,18 @@ class Recommender:
         """Write the model directory atomically (see :mod:`graphrec.model_io`)."""
         from graphrec.model_io import save_model
 
-        return save_model(self, path)
+        return save_model(self.to_parts(), path)
 
     @classmethod
     def load(cls, path: str | Path) -> "Recommender":
+        from graphrec.errors import ModelFormatError, describe_path
         from graphrec.model_io import load_model
 
-        return load_model(path)
+        parts = load_model(path)
+        try:
+            return cls.from_parts(parts)
+        except ValueError as exc:
+            raise ModelFormatError(f"model {describe_path(path)} is inconsistent: {exc}") from None
 
     def __repr__(self) -> str:
         return (

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphrec.data.images import ImageRecord, ImageSet, map_to_vocabulary
+from graphrec.data.images import ImageRecord, ImageSet
+from graphrec.text.mapping import map_to_vocabulary
 from graphrec.data.songs import Song, SongCorpus
 from graphrec.errors import InputError, UnknownKeywordError
 from graphrec.graph.build import IMAGE, KEYWORD, SONG, BipartiteGraph, build_graph

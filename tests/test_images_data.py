@@ -8,18 +8,15 @@ from pathlib import Path
 import pytest
 
 from graphrec.data.images import (
-    COMPOUND_FACTOR,
-    SYNONYM_FACTOR,
     ImageRecord,
     ImageSet,
-    keyword_matches,
     load_default_images,
-    map_to_vocabulary,
     read_image_folder,
     read_image_manifest,
     read_images,
 )
 from graphrec.errors import ImageError
+from graphrec.text.mapping import COMPOUND_FACTOR, SYNONYM_FACTOR, keyword_matches, map_to_vocabulary
 
 
 def png(path: Path) -> Path:

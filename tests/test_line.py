@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from graphrec.embed.keyed import load_vectors, save_vectors, to_keyed_vectors, write_word2vec_binary
+from graphrec.embed.keyed import to_keyed_vectors, write_word2vec_binary
 from graphrec.embed.line import LineConfig, LineResult, default_samples, train_line
-from graphrec.errors import InputError, ModelFormatError
+from graphrec.errors import InputError
 
 KEYWORDS_PER_COMMUNITY = 6
 NODES_PER_COMMUNITY = 60  # songs and images
@@ -186,21 +186,6 @@ def test_keyed_vectors_answer_most_similar():
     np.testing.assert_array_equal(kv["node:20"], result.vectors[20])
     community = GRAPH[4]
     assert all(community[kv.key_to_index[key]] == community[20] for key, _ in kv.most_similar("node:20", topn=5))
-
-
-def test_save_and_load_vectors_round_trip(tmp_path):
-    vectors = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
-    ids = ["song:a", "song:b", "image:x y", "kw:雪", "kw:月"]
-    npy, meta = save_vectors(tmp_path / "nodes", ids, vectors)
-    assert npy.name == "nodes.npy" and meta.name == "nodes.json"
-    kv = load_vectors(tmp_path / "nodes")
-    assert kv.index_to_key == ids
-    np.testing.assert_array_equal(kv.vectors, vectors)
-    np.save(npy, vectors + 1, allow_pickle=False)  # contents change behind the JSON's back
-    with pytest.raises(ModelFormatError, match="checksum"):
-        load_vectors(tmp_path / "nodes")
-    with pytest.raises(ModelFormatError, match="missing"):
-        load_vectors(tmp_path / "other")
 
 
 def test_keyed_vectors_reject_bad_input():

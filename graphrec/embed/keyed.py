@@ -1,31 +1,27 @@
-"""Node vectors as gensim ``KeyedVectors``, and their files: ``.npy`` + JSON keys, or word2vec binary.
+"""Node vectors as gensim ``KeyedVectors``, and the word2vec binary file that C++ LINE writes.
 
-No pickle: the vectors are a plain ``.npy`` (loaded with ``allow_pickle=False``)
-and the keys a JSON list; every write is atomic.
+A model stores its vectors as ``.npy`` arrays whose keys are the song, image and keyword lists
+beside them (:mod:`graphrec.model_io`); the word2vec file is for exchange with other tools.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from graphrec._io import atomic_save_npy, atomic_write_json, atomic_writer, sha256_file
+from graphrec._io import atomic_writer
 from graphrec._log import get_logger
-from graphrec.errors import InputError, ModelFormatError, describe_path
+from graphrec.errors import InputError
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
 
-__all__ = ["to_keyed_vectors", "save_vectors", "load_vectors", "write_word2vec_binary", "FORMAT_VERSION"]
+__all__ = ["to_keyed_vectors", "write_word2vec_binary"]
 
 logger = get_logger(__name__)
-
-FORMAT_VERSION = 1
 
 
 def _check(node_ids: Sequence[str], vectors: np.ndarray, where: str) -> tuple[list[str], np.ndarray]:
@@ -52,44 +48,6 @@ def to_keyed_vectors(node_ids: Sequence[str], vectors: np.ndarray) -> "KeyedVect
     kv = KeyedVectors(vector_size=v.shape[1], count=0, dtype=np.float32)
     kv.add_vectors(keys, v)
     return kv
-
-
-def save_vectors(path: str | os.PathLike[str], node_ids: Sequence[str], vectors: np.ndarray) -> tuple[Path, Path]:
-    """Write ``<path>.npy`` (float32 rows) and ``<path>.json`` (keys, shape, checksum); returns both paths."""
-    keys, v = _check(node_ids, vectors, "save_vectors")
-    base = Path(path)
-    npy, meta = base.with_name(base.name + ".npy"), base.with_name(base.name + ".json")
-    atomic_save_npy(npy, v)
-    atomic_write_json(
-        meta,
-        {"format_version": FORMAT_VERSION, "count": len(keys), "dim": int(v.shape[1]), "sha256": sha256_file(npy), "keys": keys},
-    )
-    return npy, meta
-
-
-def load_vectors(path: str | os.PathLike[str]) -> "KeyedVectors":
-    """Read what :func:`save_vectors` wrote, checking version, shape and checksum."""
-    base = Path(path)
-    npy, meta_path = base.with_name(base.name + ".npy"), base.with_name(base.name + ".json")
-    for p in (npy, meta_path):
-        if not p.is_file():
-            raise ModelFormatError(f"load_vectors: {describe_path(p)} is missing; expected the pair written by save_vectors({describe_path(base)}).")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFormatError(f"load_vectors: {describe_path(meta_path)} is not valid JSON ({exc}); re-save the vectors.") from exc
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ModelFormatError(
-            f"load_vectors: {describe_path(meta_path)} has format_version {meta.get('format_version')!r}, expected {FORMAT_VERSION}; "
-            "re-save the vectors with this graphrec version."
-        )
-    if sha256_file(npy) != meta.get("sha256"):
-        raise ModelFormatError(f"load_vectors: {describe_path(npy)} does not match the checksum in {describe_path(meta_path)}; the file is damaged or was replaced.")
-    vectors = np.load(npy, allow_pickle=False)
-    keys = meta.get("keys")
-    if not isinstance(keys, list) or vectors.shape != (meta.get("count"), meta.get("dim")) or len(keys) != vectors.shape[0]:
-        raise ModelFormatError(f"load_vectors: {describe_path(base)} has {vectors.shape} vectors but its JSON promises {meta.get('count')} x {meta.get('dim')}.")
-    return to_keyed_vectors(keys, vectors)
 
 
 def write_word2vec_binary(path: str | os.PathLike[str], names: Sequence[str], vectors: np.ndarray) -> None:

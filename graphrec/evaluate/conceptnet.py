@@ -19,7 +19,7 @@ from typing import Any
 
 from graphrec._log import get_logger
 from graphrec.errors import BackendUnavailableError, InputError, describe_path
-from graphrec.evaluate.related import check_n
+from graphrec.evaluate.related_base import check_n
 
 log = get_logger(__name__)
 

@@ -13,55 +13,14 @@ Every backend has a ``name`` that results record, so a table always says where i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from graphrec.errors import InputError
+from graphrec.evaluate.related_base import MemoRelated, RelatedWords, check_n
+
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "MemoRelated", "RelatedWords", "check_n", "get_related"]
 
 DEFAULT_BACKEND = "cilin"
-
-
-@runtime_checkable
-class RelatedWords(Protocol):
-    """A source of words related to a word, strongest first."""
-
-    name: str  # recorded beside every result, e.g. "cilin", "conceptnet-lite:/data/conceptnet.db"
-
-    def top_n(self, word: str, n: int) -> list[tuple[str, float]]:
-        """Up to ``n`` (word, score) pairs, score descending, never ``word`` itself; [] for an unknown word."""
-        ...
-
-    def describe(self) -> dict[str, Any]:
-        """What a result file records about this source (name, version, data file, parameters)."""
-        ...
-
-
-def check_n(n: object) -> int:
-    """``n`` must be a non-negative int; 0 asks for nothing (the truth is then the keywords alone)."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise InputError(f"n (how many related words) must be a non-negative integer, got {n!r}.")
-    return n
-
-
-class MemoRelated:
-    """Remembers each word's longest answer so that n = 5, 10, 50, 100 cost one lookup per word."""
-
-    def __init__(self, inner: RelatedWords) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self._memo: dict[str, tuple[int, list[tuple[str, float]]]] = {}
-
-    def top_n(self, word: str, n: int) -> list[tuple[str, float]]:
-        check_n(n)
-        asked, answer = self._memo.get(word, (-1, []))
-        # A shorter answer than asked for means the source has no more, so any larger n is served too.
-        if asked >= n or (asked >= 0 and len(answer) < asked):
-            return answer[:n]
-        answer = self.inner.top_n(word, n)
-        self._memo[word] = (n, answer)
-        return answer
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
 
 
 def _make_cilin(**kwargs: Any) -> RelatedWords:

@@ -23,7 +23,7 @@ from graphrec._env import cache_dir as graphrec_cache_dir
 from graphrec._io import atomic_write_json
 from graphrec._log import get_logger
 from graphrec.errors import BackendUnavailableError, InputError
-from graphrec.evaluate.related import check_n
+from graphrec.evaluate.related_base import check_n
 
 log = get_logger(__name__)
 

@@ -120,7 +120,7 @@ class BipartiteGraph:
 def build_graph(keywords: "KeywordResult", images: "ImageSet", image_keyword_weight: float = 1.0) -> BipartiteGraph:
     """The song-keyword and image-keyword graph. Node order: songs, images, keywords (vocabulary order).
 
-    Images must already be labelled with vocabulary words (see `graphrec.data.images.map_to_vocabulary`);
+    Images must already be labelled with vocabulary words (see `graphrec.text.mapping.map_to_vocabulary`);
     an unknown keyword raises `UnknownKeywordError` naming it.
     """
     if not image_keyword_weight > 0:
@@ -160,7 +160,7 @@ def build_graph(keywords: "KeywordResult", images: "ImageSet", image_keyword_wei
             if j is None:
                 raise UnknownKeywordError(
                     f"image {record.id!r} has keyword {kw!r}, which is not in the {len(vocabulary)}-word vocabulary "
-                    f"({'、'.join(vocabulary[:8])}…); map the images first with graphrec.data.images.map_to_vocabulary "
+                    f"({'、'.join(vocabulary[:8])}…); map the images first with graphrec.text.mapping.map_to_vocabulary "
                     "or add the word to KeywordConfig(vocabulary=...)."
                 )
             if not (np.isfinite(w) and w > 0):
