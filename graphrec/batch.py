@@ -1,8 +1,9 @@
 """Score a folder of images with a model: resumable, ordered, one output row per image.
 
 ``score_folder(model, folder, out)`` writes the top-k songs of every image under ``folder`` to ``out``
-(JSONL or CSV) and every file that cannot be read to ``<out>.errors.jsonl``. Decoding runs in worker
-threads ahead of the featurizer, which sees whole batches. After every batch both files are flushed
+(JSONL or CSV) and every file that cannot be read to ``<out>.errors.jsonl``. Images go through the
+feature pipeline (:func:`graphrec.vision.pipeline.iter_features`): decoded in workers ahead of the
+featurizer, which sees whole batches. After every batch both files are flushed
 and fsynced, so a run killed at any point (even ``kill -9``) loses at most the batch in flight; running
 the same call again drops a torn last line, skips every path already in either file and scores the
 rest. Each image therefore appears exactly once across the two files.
@@ -10,27 +11,23 @@ rest. Each image therefore appears exactly once across the two files.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
 import time
-from collections import deque
-from collections.abc import Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-import numpy as np
 
 from graphrec._env import decode_workers
 from graphrec._log import get_logger, progress
-from graphrec.errors import GraphrecError, InputError, describe_path
+from graphrec.errors import InputError, describe_path
+from graphrec.vision.io import DEFAULT_MAX_PIXELS
+from graphrec.vision.pipeline import iter_features
 
 if TYPE_CHECKING:  # pragma: no cover
-    from PIL import Image
 
     from graphrec.recommender import Recommendations, Recommender
 
@@ -251,68 +248,6 @@ class _Sink:
 # ---------------------------------------------------------------------------------------------- scoring
 
 
-def _decode(path: Path, max_pixels: int | None) -> Image.Image:
-    from graphrec.vision.io import load_image
-
-    if max_pixels is None:
-        return load_image(path)
-    return load_image(path, max_pixels=max_pixels)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, GraphrecError | OSError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _decoded(
-    root: Path, todo: Sequence[str], workers: int, window: int, max_pixels: int | None
-) -> Generator[tuple[str, Image.Image | None, str | None], None, None]:
-    """Yield (path, image, None) or (path, None, reason) in ``todo`` order, decoding ``window`` ahead."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graphrec-decode") as pool:
-        pending: deque[tuple[str, Future[Image.Image]]] = deque()
-        paths = iter(todo)
-        try:
-            for rel in paths:
-                pending.append((rel, pool.submit(_decode, root / rel, max_pixels)))
-                if len(pending) >= window:
-                    break
-            while pending:
-                rel, future = pending.popleft()
-                nxt = next(paths, None)
-                if nxt is not None:  # keep the window full while the consumer computes
-                    pending.append((nxt, pool.submit(_decode, root / nxt, max_pixels)))
-                try:
-                    yield rel, future.result(), None
-                except Exception as exc:  # noqa: BLE001 - any decode failure is this file's problem only
-                    yield rel, None, _reason(exc)
-        finally:
-            for _, future in pending:
-                future.cancel()
-
-
-def _featurize(model: Recommender, images: list[Image.Image], paths: list[str]) -> tuple[np.ndarray, list[int], list[tuple[int, str]]]:
-    """Features of a decoded batch; a failing batch is retried image by image to isolate the bad one."""
-    featurizer = model.featurizer
-    try:
-        return np.asarray(featurizer.transform(images), dtype=np.float32), list(range(len(images))), []
-    except (GraphrecError, ValueError, OSError) as exc:
-        if len(images) == 1:
-            return np.zeros((0, 0), np.float32), [], [(0, _reason(exc))]
-    rows: list[np.ndarray] = []
-    ok: list[int] = []
-    failed: list[tuple[int, str]] = []
-    for i, image in enumerate(images):
-        try:
-            rows.append(np.asarray(featurizer.transform([image]), dtype=np.float32)[0])
-            ok.append(i)
-        except (GraphrecError, ValueError, OSError) as exc:
-            log.debug("featurizing %s failed: %s", paths[i], exc)
-            failed.append((i, _reason(exc)))
-    features = np.stack(rows) if rows else np.zeros((0, 0), np.float32)
-    return features, ok, failed
-
-
 def score_folder(
     model: Recommender | str | os.PathLike[str],
     folder: str | os.PathLike[str],
@@ -321,26 +256,27 @@ def score_folder(
     format: OutputFormat | None = None,
     errors_out: str | os.PathLike[str] | None = None,
     recursive: bool = False,
-    k: int = 10,
+    k: int | None = None,
     batch_size: int = 32,
     workers: int | None = None,
-    max_pixels: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
     show_progress: bool | None = None,
 ) -> ScoreSummary:
-    """Recommend ``k`` songs for every image under ``folder``; write one row per image to ``out``.
+    """Recommend ``k`` songs (default: the model's ``RecommendConfig.k``) for every image under ``folder``;
+    write one row per image to ``out``.
 
     ``format`` is "jsonl" or "csv" (default: from ``out``'s suffix, else jsonl). Unreadable files go
     to ``errors_out`` (default ``<out>.errors.jsonl``) as ``{"path", "reason"}`` and the run goes on.
     Paths in both files are relative to ``folder``. Calling again with the same arguments resumes.
     """
     started = time.perf_counter()
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
         raise InputError(f"k must be a positive integer, got {k!r}.")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}.")
     workers = decode_workers(workers, cap=8)
     if not isinstance(workers, int) or workers < 1:
-        raise InputError(f"workers must be a positive integer (decode threads), got {workers!r}.")
+        raise InputError(f"workers must be a positive integer (image decoding workers), got {workers!r}.")
     out_path = Path(out)
     fmt: OutputFormat = format or ("csv" if out_path.suffix.lower() == ".csv" else "jsonl")
     if fmt not in ("jsonl", "csv"):
@@ -357,6 +293,7 @@ def score_folder(
         recommender = load(model)
     else:
         recommender = model
+    k = recommender.config.recommend.k if k is None else k
 
     out_data = _recover(out_path)
     done, first = (_done_csv if fmt == "csv" else _done_jsonl)(out_path, out_data)
@@ -372,45 +309,24 @@ def score_folder(
     scored = failed = 0
     sink = _Sink(out_path, errors_path, fmt, out_is_new=not out_data)
     bar = progress(total=len(todo), show_progress=show_progress, unit="img", desc="scoring", leave=True)
+    # Decoding runs ahead in workers while the featurizer computes; each batch is written and made
+    # durable before the next, so a kill loses at most the batch in flight.
+    batches = iter_features(
+        recommender.featurizer, [root / rel for rel in todo], batch_size=batch_size, workers=workers, max_pixels=max_pixels
+    )
     try:
-        batch_paths: list[str] = []
-        batch_images: list[Image.Image] = []
-
-        def flush() -> None:
-            nonlocal scored, failed
-            failures: list[tuple[str, str]] = []
-            if batch_images:
-                features, ok, bad = _featurize(recommender, batch_images, batch_paths)
-                failures = [(batch_paths[i], reason) for i, reason in bad]
-                if ok:
-                    for i, recs in zip(ok, recommender.recommend_features(features, k)):
-                        sink.write(_row(batch_paths[i], recs, k))
-                scored += len(ok)
-            for path, reason in failures:
-                sink.error(path, reason)
-            failed += len(failures)
+        for batch in batches:
+            if batch.ok:
+                for i, recs in zip(batch.ok, recommender.recommend_features(batch.features, k)):
+                    sink.write(_row(todo[i], recs, k))
+            for i, (_, reason) in zip(batch.failed, batch.failures):
+                sink.error(todo[i], reason)
+            scored += len(batch.ok)
+            failed += len(batch.failed)
             sink.commit()
-            bar.update(len(batch_paths))
-            batch_paths.clear()
-            batch_images.clear()
-
-        # Decoded images wait here for the featurizer; the bound keeps memory flat on large photos.
-        window = batch_size + 2 * workers
-        decoded = _decoded(root, todo, workers, window, max_pixels)
-        with contextlib.closing(decoded):  # on an error, stop the decoders now, not at garbage collection
-            for rel, image, reason in decoded:
-                if image is None:
-                    log.warning("cannot read %s: %s", rel, reason)
-                    sink.error(rel, reason or "unreadable")
-                    failed += 1
-                    bar.update(1)
-                    continue
-                batch_paths.append(rel)
-                batch_images.append(image)
-                if len(batch_images) >= batch_size:
-                    flush()
-        flush()
+            bar.update(len(batch.ok) + len(batch.failed))
     finally:
+        batches.close()  # on an error, stop the decoders now, not at garbage collection
         bar.close()
         sink.close()
 

@@ -177,3 +177,76 @@ def test_store_survives_sigkill_and_rerun_completes_each_image_once(tmp_path):
     assert sorted(counts) == sorted(os.path.abspath(p) for p in paths)
     assert set(counts.values()) == {1}  # every image exactly once on disk
     assert not list(store.glob(".*.tmp"))
+
+
+# --------------------------------------------------------------------------- the streaming pipeline
+
+
+def test_iter_features_batches_are_consecutive_and_account_for_every_input(tmp_path):
+    from graphrec.vision.pipeline import iter_features
+
+    good = _write_images(tmp_path / "ok", 5)
+    broken = tmp_path / "broken.png"
+    broken.write_text("not a png")
+    sources = [good[0], good[1], broken, good[2], good[3], good[4], tmp_path / "gone.jpg"]
+    batches = list(iter_features(HsvHist(), sources, batch_size=3, workers=2))
+    assert [b.ok + b.failed for b in batches] == [[0, 1, 2], [3, 4, 5], [6]]  # ok first, then the failures
+    assert [b.failed for b in batches] == [[2], [], [6]]
+    assert batches[0].failures[0][0] == str(broken) and "not an image" in batches[0].failures[0][1]
+    rows = np.vstack([b.features for b in batches])
+    np.testing.assert_allclose(rows, HsvHist().transform(good))
+    assert batches[2].features.shape == (0, HsvHist().dim)
+
+
+def test_iter_features_stops_decoding_when_closed_early(tmp_path):
+    from graphrec.vision.pipeline import iter_features
+
+    decoded = []
+
+    class Watching(HsvHist):
+        def load(self, src, *, max_pixels=None):
+            decoded.append(src)
+            return super().load(src, max_pixels=max_pixels)
+
+    paths = _write_images(tmp_path, 60)
+    batches = iter_features(Watching(), paths, batch_size=2, workers=1)
+    next(batches)
+    batches.close()
+    time.sleep(0.2)
+    assert len(decoded) < len(paths)  # the lookahead window, not the whole list
+
+
+class ProtocolOnly:
+    """A featurizer written against the Featurizer protocol alone (no BaseFeaturizer): the mean colour."""
+
+    name = "mean_rgb"
+    dim = 3
+    uses_torch = False
+
+    def to(self, device):
+        return self
+
+    def load(self, src, *, max_pixels=None):
+        from graphrec.vision.io import load_image
+
+        return np.asarray(load_image(src), dtype=np.float32).mean(axis=(0, 1))
+
+    def compute(self, items):
+        return np.stack(items).astype(np.float32)
+
+    def transform(self, images):
+        return self.compute([self.load(x) for x in images])
+
+    def describe(self):
+        return {"name": self.name}
+
+
+def test_a_featurizer_that_meets_the_protocol_runs_in_the_pipeline(tmp_path):
+    from graphrec.vision.base import Featurizer
+
+    featurizer = ProtocolOnly()
+    assert isinstance(featurizer, Featurizer)
+    paths = _write_images(tmp_path, 4)
+    batch = extract_features(featurizer, paths + [tmp_path / "missing.png"], batch_size=2, store_dir=tmp_path / "store", show_progress=False)
+    assert batch.ok == [0, 1, 2, 3] and batch.failed == [4]
+    np.testing.assert_allclose(batch.features, featurizer.transform(paths), rtol=1e-6)

@@ -26,14 +26,34 @@ __all__ = ["BaseFeaturizer", "FeatureBatch", "Featurizer", "TorchFeaturizer", "r
 
 @runtime_checkable
 class Featurizer(Protocol):
-    """What the recommender needs from a featurizer."""
+    """What graphrec calls on a featurizer: the recommender (``transform``), the feature pipeline
+    (:func:`graphrec.vision.pipeline.iter_features`: ``uses_torch``, ``to``, ``load``, ``compute``)
+    and the model manifest (``name``, ``dim``, ``describe``). :class:`BaseFeaturizer` implements it;
+    a new featurizer subclasses that and writes ``prepare``, ``compute`` and ``describe``."""
 
     name: str  # a spec string that get_featurizer() accepts to rebuild it
     dim: int
+    uses_torch: bool  # torch featurizers get DataLoader worker processes and a device
 
-    def transform(self, images: Sequence[str | Path | Image.Image | np.ndarray]) -> np.ndarray: ...
+    def to(self, device: str) -> Any:
+        """Move to a torch device (a no-op for numpy featurizers); returns the featurizer."""
+        ...
 
-    def describe(self) -> dict: ...
+    def load(self, src: ImageSource, *, max_pixels: int | None = None) -> Any:
+        """Decode and prepare one input for ``compute`` (raises ImageError naming it)."""
+        ...
+
+    def compute(self, items: Sequence[Any]) -> np.ndarray:
+        """Features of a batch of loaded items: float32 ``(len(items), dim)``."""
+        ...
+
+    def transform(self, images: Sequence[ImageSource]) -> np.ndarray:
+        """Features of ``images``, raising on the first bad one."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Weights, their checksum and the preprocessing, for the model manifest."""
+        ...
 
 
 @dataclass
@@ -43,6 +63,7 @@ class FeatureBatch:
     features: np.ndarray  # (n_ok, dim), float32 unless extract_features(dtype="float16")
     ok: list[int] = field(default_factory=list)  # indices into the input list that succeeded, ascending
     failures: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    failed: list[int] = field(default_factory=list)  # indices of the failures, in the same order
 
 
 class BaseFeaturizer(ABC):
@@ -50,9 +71,9 @@ class BaseFeaturizer(ABC):
 
     name: str
     dim: int
-    #: torch featurizers return tensors from prepare() and get a DataLoader in extract_features.
+    #: torch featurizers return tensors from prepare() and get a DataLoader in the feature pipeline.
     uses_torch: bool = False
-    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     @abstractmethod
     def prepare(self, image: Image.Image) -> Any:
@@ -66,9 +87,9 @@ class BaseFeaturizer(ABC):
     def describe(self) -> dict:
         """Weights, their checksum and the preprocessing, for the model manifest."""
 
-    def load(self, src: ImageSource) -> Any:
-        """Decode and prepare one input (raises ImageError naming it)."""
-        return self.prepare(load_image(src, max_pixels=self.max_pixels))
+    def load(self, src: ImageSource, *, max_pixels: int | None = None) -> Any:
+        """Decode and prepare one input (raises ImageError naming it); ``max_pixels`` overrides the featurizer's limit."""
+        return self.prepare(load_image(src, max_pixels=self.max_pixels if max_pixels is None else max_pixels))
 
     def transform(self, images: Sequence[ImageSource]) -> np.ndarray:
         """Features of ``images`` (paths, bytes, PIL images or uint8 arrays): float32 ``(n, dim)``.

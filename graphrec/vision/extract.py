@@ -1,111 +1,29 @@
-"""Batch feature extraction: decode in workers while the featurizer computes, skip bad files, resume.
+"""Feature extraction for a whole list of images, resumable: the feature pipeline plus a durable store.
 
-Torch featurizers get a ``torch.utils.data.DataLoader`` whose worker processes decode and preprocess
-(each worker uses one torch thread, as DataLoader sets, so the forward pass keeps every core);
-numpy featurizers get a thread pool (PIL decoding and resizing release the GIL). The forward pass
-runs under ``torch.inference_mode`` on CUDA when one is visible (``device="auto"``).
+:func:`extract_features` runs :func:`graphrec.vision.pipeline.iter_features` over the inputs the
+store does not already hold, saves each finished chunk durably, and returns every feature in input
+order with the failures beside them.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from graphrec._env import decode_workers
 from graphrec._log import get_logger, progress
-from graphrec.errors import GraphrecError
-from graphrec.vision.base import BaseFeaturizer, FeatureBatch, resolve_device
-from graphrec.vision.io import describe_source
-from graphrec.vision.store import (
-    FeatureStore,
-    featurizer_fingerprint,
-    file_signature,
-    path_key,
-)
+from graphrec.vision.base import FeatureBatch, Featurizer
+from graphrec.vision.pipeline import iter_features, source_name
+from graphrec.vision.store import FeatureStore, featurizer_fingerprint, file_signature, path_key
 
 log = get_logger(__name__)
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, GraphrecError | OSError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-Loaded = tuple[int, Any, str | None]  # (input index, prepared item or None, failure reason or None)
-
-
-class _Decode:
-    """Decode + prepare one input; failures become a reason string, so one bad file never stops a batch."""
-
-    def __init__(self, featurizer: BaseFeaturizer, sources: Sequence[Any], indices: Sequence[int]) -> None:
-        self.featurizer = featurizer
-        self.sources = sources
-        self.indices = indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, j: int) -> Loaded:
-        i = self.indices[j]
-        try:
-            return i, self.featurizer.load(self.sources[i]), None
-        except Exception as exc:
-            return i, None, _reason(exc)
-
-
-def _keep_list(batch: list[Loaded]) -> list[Loaded]:
-    return batch  # DataLoader collate: keep the tuples; stacking happens in compute()
-
-
-def _torch_batches(decode: _Decode, batch_size: int, workers: int, pin: bool) -> Iterator[list[Loaded]]:
-    from torch.utils.data import DataLoader
-
-    loader = DataLoader(
-        decode,  # type: ignore[arg-type]
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=workers,
-        collate_fn=_keep_list,
-        pin_memory=pin,
-        prefetch_factor=2 if workers > 0 else None,
-    )
-    yield from loader
-
-
-def _thread_batches(decode: _Decode, batch_size: int, workers: int) -> Iterator[list[Loaded]]:
-    if workers == 0:
-        for start in range(0, len(decode), batch_size):
-            yield [decode[j] for j in range(start, min(len(decode), start + batch_size))]
-        return
-    lookahead = 2 * batch_size + workers  # enough decoded images queued to cover one compute step
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="graphrec-decode") as pool:
-        pending: deque[Future[Loaded]] = deque()
-        submitted = 0
-        while submitted < min(lookahead, len(decode)):
-            pending.append(pool.submit(decode.__getitem__, submitted))
-            submitted += 1
-        batch: list[Loaded] = []
-        while pending:
-            batch.append(pending.popleft().result())
-            if submitted < len(decode):
-                pending.append(pool.submit(decode.__getitem__, submitted))
-                submitted += 1
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
 def extract_features(
-    featurizer: BaseFeaturizer | str,
+    featurizer: Featurizer | str,
     paths: Sequence[Any],
     *,
     batch_size: int = 16,
@@ -118,8 +36,8 @@ def extract_features(
 ) -> FeatureBatch:
     """Features of every input that can be decoded, in input order; the others are reported and skipped.
 
-    ``paths`` are image paths (or any input ``load_image`` takes; only paths are stored). ``workers``
-    decode in parallel (default :func:`graphrec._env.decode_workers`; 0 decodes in this thread). With ``store_dir``,
+    ``paths`` are image paths (or any input ``load_image`` takes; only paths are stored). ``batch_size``,
+    ``workers`` and ``device`` are the pipeline's (:func:`~graphrec.vision.pipeline.iter_features`). With ``store_dir``,
     features are saved in durable chunks of ``chunk_size`` images and a later call reuses every stored
     row whose file is unchanged, computing only what is missing (one writer per store at a time).
     ``dtype`` is that of the stored and returned features. ``device="auto"`` uses CUDA when present.
@@ -134,16 +52,12 @@ def extract_features(
         raise ValueError(f"dtype must be 'float32' or 'float16', got {dtype!r}.")
     if isinstance(paths, (str, os.PathLike, bytes)):
         raise TypeError("extract_features() takes a sequence of paths; wrap a single one in a list.")
-    workers = decode_workers(None if workers is None else int(workers))
-    if workers < 0:
+    if workers is not None and int(workers) < 0:
         raise ValueError(f"workers must be >= 0, got {workers}.")
     sources = list(paths)
     n = len(sources)
     out_dtype = np.dtype(dtype)
     dim = int(featurizer.dim)
-
-    dev = resolve_device(device) if featurizer.uses_torch else "cpu"
-    featurizer.to(dev)
 
     store = None
     if store_dir is not None:
@@ -184,41 +98,34 @@ def extract_features(
             store.add_chunk(pending_keys[:take], pending_sigs[:take], np.stack(pending_rows[:take]))
             del pending_keys[:take], pending_sigs[:take], pending_rows[:take]
 
-    decode = _Decode(featurizer, sources, todo)
-    if featurizer.uses_torch:
-        batches = _torch_batches(decode, batch_size, workers, pin=dev.startswith("cuda"))
-    else:
-        batches = _thread_batches(decode, batch_size, workers)
-
     start = time.perf_counter()
     computed = 0
     bar = progress(total=len(todo), show_progress=show_progress, unit="img", desc=f"features {featurizer.name}")
+    batches = iter_features(featurizer, [sources[i] for i in todo], batch_size=batch_size, workers=workers, device=device)
     try:
         for batch in batches:
-            good = [(i, item) for i, item, reason in batch if reason is None]
-            for i, _, reason in batch:
-                if reason is not None:
-                    failures[i] = reason
-                    log.warning("skipping image %s: %s", describe_source(sources[i]), reason)
-            if good:
-                feats = _compute_isolating_failures(featurizer, good, failures, sources)
-                for i, row in feats:
-                    row = row.astype(out_dtype, copy=False)
-                    rows[i] = row
-                    if store is not None and keys[i] is not None and signatures[i] is not None:
-                        pending_keys.append(keys[i])
-                        pending_sigs.append(signatures[i])
-                        pending_rows.append(row)
-                computed += len(feats)
-                flush()
-            bar.update(len(batch))
+            for j, reason in zip(batch.failed, (r for _, r in batch.failures)):
+                failures[todo[j]] = reason
+            for j, row in zip(batch.ok, batch.features):
+                i = todo[j]
+                row = row.astype(out_dtype, copy=False)
+                rows[i] = row
+                key, signature = keys[i], signatures[i]
+                if store is not None and key is not None and signature is not None:
+                    pending_keys.append(key)
+                    pending_sigs.append(signature)
+                    pending_rows.append(row)
+            computed += len(batch.ok)
+            flush()
+            bar.update(len(batch.ok) + len(batch.failed))
         flush(final=True)
     finally:
+        batches.close()
         bar.close()
     elapsed = time.perf_counter() - start
     if todo:
-        log.info("features %s: %d images in %.1f s (%.1f images/s), %d failed, device %s",
-                 featurizer.name, computed, elapsed, computed / max(elapsed, 1e-9), len(failures), dev)
+        log.info("features %s: %d images in %.1f s (%.1f images/s), %d failed",
+                 featurizer.name, computed, elapsed, computed / max(elapsed, 1e-9), len(failures))
 
     for first, others in followers.items():
         for i in others:
@@ -228,29 +135,5 @@ def extract_features(
                 rows[i] = rows[first]
     ok = [i for i in range(n) if rows[i] is not None]
     features = np.stack([rows[i] for i in ok]).astype(out_dtype, copy=False) if ok else np.zeros((0, dim), dtype=out_dtype)
-    failed = [(_failure_name(sources[i]), failures[i]) for i in sorted(failures)]
-    return FeatureBatch(features=features, ok=ok, failures=failed)
-
-
-def _failure_name(src: Any) -> str:
-    return os.fspath(src) if isinstance(src, (str, os.PathLike)) else describe_source(src)
-
-
-def _compute_isolating_failures(
-    featurizer: BaseFeaturizer, good: list[tuple[int, Any]], failures: dict[int, str], sources: Sequence[Any]
-) -> list[tuple[int, np.ndarray]]:
-    """One batched compute; if it raises, retry image by image so only the culprit is dropped."""
-    try:
-        feats = np.asarray(featurizer.compute([item for _, item in good]), dtype=np.float32)
-        return [(i, feats[k]) for k, (i, _) in enumerate(good)]
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        if len(good) == 1:
-            failures[good[0][0]] = _reason(exc)
-            log.warning("skipping image %s: %s", describe_source(sources[good[0][0]]), _reason(exc))
-            return []
-        out = []
-        for pair in good:
-            out.extend(_compute_isolating_failures(featurizer, [pair], failures, sources))
-        return out
+    failed = sorted(failures)
+    return FeatureBatch(features=features, ok=ok, failures=[(source_name(sources[i]), failures[i]) for i in failed], failed=failed)
