@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--name", default="hit_rate", help="stem of the main result files (default hit_rate)")
     p.add_argument("--songs", help="song corpus file (default: the shipped classical corpus)")
     p.add_argument("--images", help="image manifest or folder (default: the shipped emoji drawings)")
-    p.add_argument("--featurizer", default="efficientnet_lite0", help="image featurizer spec (default efficientnet_lite0)")
+    p.add_argument("--featurizer", help="image featurizer spec (default: BuildConfig's, efficientnet_lite0)")
     p.add_argument("--related", default="cilin", choices=["cilin", "conceptnet-lite", "conceptnet-web"],
                    help="related-words backend for the ground truth (default cilin, offline)")
     p.add_argument("--conceptnet-db", help="conceptnet-lite database path (for --related conceptnet-lite)")
@@ -124,7 +124,9 @@ class Experiment:
             line_changes["dim"] = args.dim
         if args.order is not None:
             line_changes["order"] = "both" if args.order == "both" else int(args.order)
-        self.base_config = BuildConfig(line=dataclasses.replace(LineConfig(), **line_changes), featurizer=args.featurizer)
+        self.base_config = BuildConfig(
+            line=dataclasses.replace(LineConfig(), **line_changes), **({"featurizer": args.featurizer} if args.featurizer else {})
+        )
         # The vocabulary depends on the songs only: find it first, so the split draws test images
         # among those that can have a vocabulary ground truth at all.
         keywords = extract_keywords(self.songs, self.base_config.keywords, show_progress=self.show)

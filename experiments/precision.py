@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     plan.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or data/model from `make demo`)")
     plan.add_argument("--photo", type=_photo, action="append", default=[], metavar="THEME=PATH",
                       help="photo and theme, repeatable (default: data/samples/*.jpg, theme = file name)")
-    plan.add_argument("--k", type=int, default=10)
+    plan.add_argument("--k", type=int, default=None, help="songs per method and photo (default: the model's)")
     plan.add_argument("--seed", type=int, default=0)
     plan.add_argument("--plan", type=Path, default=DEFAULT_PLAN)
     report = sub.add_parser("report", help="aggregate the judgments into the precision table")
@@ -76,7 +76,7 @@ def make(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from graphrec.commands.judge import default_judgments_path
+    from graphrec.evaluate.judgments import default_judgments_path
 
     plan = load_plan(args.plan)
     path = args.judgments or default_judgments_path(args.plan)

@@ -37,8 +37,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Recommender:
     return Recommender.load(target)
 
 
-def recommend(image: Any, k: int = 10, *, model: str | os.PathLike[str] | Recommender | None = None) -> Recommendations:
-    """Recommend ``k`` songs for ``image`` (a path, bytes, PIL image or array).
+def recommend(image: Any, k: int | None = None, *, model: str | os.PathLike[str] | Recommender | None = None) -> Recommendations:
+    """Recommend ``k`` songs (default: the model's ``RecommendConfig.k``) for ``image`` (a path, bytes, PIL image or array).
 
     The model is loaded once per path and kept for later calls.
     """

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from graphrec.embed.line import LineConfig
+from graphrec.errors import InputError
 from graphrec.text.keywords import KeywordConfig
+from graphrec.vision.registry import DEFAULT_FEATURIZER, parse_spec
 
 T = TypeVar("T")
-
-DEFAULT_FEATURIZER = "efficientnet_lite0"
-
 
 @dataclass(frozen=True)
 class RecommendConfig:
@@ -34,9 +33,9 @@ class RecommendConfig:
         for name in ("k", "k_images", "songs_per_image"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"RecommendConfig.{name} must be a positive integer, got {value!r}.")
+                raise InputError(f"RecommendConfig.{name} must be a positive integer, got {value!r}.")
         if self.feature_norm not in ("l2", "none"):
-            raise ValueError(f"RecommendConfig.feature_norm must be 'l2' or 'none' (the paper's), got {self.feature_norm!r}.")
+            raise InputError(f"RecommendConfig.feature_norm must be 'l2' or 'none' (the paper's), got {self.feature_norm!r}.")
 
 
 @dataclass(frozen=True)
@@ -52,13 +51,14 @@ class BuildConfig:
     def __post_init__(self) -> None:
         for name, kind in (("keywords", KeywordConfig), ("line", LineConfig), ("recommend", RecommendConfig)):
             if not isinstance(getattr(self, name), kind):
-                raise ValueError(
+                raise InputError(
                     f"BuildConfig.{name} must be a {kind.__name__}, got {type(getattr(self, name)).__name__}."
                 )
         if not isinstance(self.featurizer, str) or not self.featurizer:
-            raise ValueError(f"BuildConfig.featurizer must be a featurizer name such as 'efficientnet_lite0', got {self.featurizer!r}.")
+            raise InputError(f"BuildConfig.featurizer must be a featurizer name such as {DEFAULT_FEATURIZER!r}, got {self.featurizer!r}.")
+        parse_spec(self.featurizer)  # a typo fails here, before any work starts, naming the valid names
         if not self.image_keyword_weight > 0:
-            raise ValueError(f"BuildConfig.image_keyword_weight must be > 0, got {self.image_keyword_weight!r}.")
+            raise InputError(f"BuildConfig.image_keyword_weight must be > 0, got {self.image_keyword_weight!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -79,5 +79,5 @@ def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = set(data) - known
     if unknown:
-        raise ValueError(f"{cls.__name__} has no field(s) {sorted(unknown)}; this model was saved by another graphrec version.")
+        raise InputError(f"{cls.__name__} has no field(s) {sorted(unknown)}; this model was saved by another graphrec version.")
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})

@@ -137,3 +137,19 @@ def test_info_reports_the_effective_line_samples(built, capsys):
     capsys.readouterr()
     main(["info", str(built)])
     assert "samples 200000 per order" in capsys.readouterr().out
+
+
+def test_a_mistyped_featurizer_is_a_one_line_error_before_any_work(inputs, tmp_path, capsys, monkeypatch):
+    import graphrec.data.songs as songs_module
+
+    def must_not_read(*args, **kwargs):
+        raise AssertionError("the songs were read although the featurizer name is wrong")
+
+    monkeypatch.setattr(songs_module, "read_songs", must_not_read)
+    out = tmp_path / "model"
+    code = main(["--no-progress", "build", "--songs", str(inputs["songs"]), "--featurizer", "hsv_hst", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "unknown featurizer 'hsv_hst'" in err and "did you mean 'hsv_hist'" in err
+    assert not out.exists()

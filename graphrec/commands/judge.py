@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--create", action="store_true", help="create the plan from --model and --photo, then exit")
     p.add_argument("--model", type=Path, help="with --create: model directory (default: $GRAPHREC_MODEL or the demo model)")
     p.add_argument("--photo", type=_photo, action="append", default=[], metavar="THEME=PATH", help="with --create: a photo and its theme (repeat)")
-    p.add_argument("-k", "--k", type=positive_int, default=10, help="songs per method and photo (default 10)")
+    p.add_argument("-k", "--k", type=positive_int, default=None, help="songs per method and photo (default: the model's when creating, the plan's when reporting)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random baseline and the bootstrap (default 0)")
     p.add_argument("--report", action="store_true", help="print precision@k per theme and method from the judgments, then exit")
     p.add_argument("--json", action="store_true", help="with --report: print JSON rows")
@@ -39,13 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def default_judgments_path(plan: Path) -> Path:
-    return plan.with_name(plan.stem + ".judgments.csv")
-
-
 def run(args: argparse.Namespace) -> int:
     from graphrec.errors import InputError
-    from graphrec.evaluate.judgments import aggregate_precision, load_judgments, load_plan, make_plan, save_plan
+    from graphrec.evaluate.judgments import (
+        aggregate_precision,
+        default_judgments_path,
+        load_judgments,
+        load_plan,
+        make_plan,
+        save_plan,
+    )
 
     judgments = args.judgments or default_judgments_path(args.plan)
     if args.create:
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"rows": rows, "skipped_lines": loaded.problems}, ensure_ascii=False, indent=2))
             return 0
-        print(f"{'theme':<18} {'method':<8} precision@{args.k}  95% CI          judged missing")
+        print(f"{'theme':<18} {'method':<8} precision@{args.k or plan.get('k')}  95% CI          judged missing")
         for row in rows:
             print(
                 f"{row['theme']:<18} {row['method']:<8} {row['precision']:>9.3f}     "

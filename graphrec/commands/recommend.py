@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("recommend", help="recommend songs for one or more images")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     p.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or the demo model)")
-    p.add_argument("-k", "--k", type=positive_int, default=10, help="number of songs (default 10)")
+    p.add_argument("-k", "--k", type=positive_int, default=None, help="number of songs (default: the model's, 10 unless built otherwise)")
     p.add_argument("--json", action="store_true", help="print one JSON object per image")
     p.set_defaults(func=run)
 

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("jsonl", "csv"), help="output format (default: from --out's suffix)")
     p.add_argument("--errors", type=Path, help="errors file (default: <out>.errors.jsonl)")
     p.add_argument("--recursive", action="store_true", help="also score images in sub-folders")
-    p.add_argument("-k", "--k", type=positive_int, default=10, help="songs per image (default 10)")
+    p.add_argument("-k", "--k", type=positive_int, default=None, help="songs per image (default: the model's, 10 unless built otherwise)")
     p.add_argument("--batch-size", type=positive_int, default=32, help="images per featurizer call (default 32)")
     p.add_argument("--workers", type=positive_int, help="image decoding workers (default: one less than the CPUs, at most 8)")
     p.add_argument("--max-pixels", type=positive_int, help="skip images with more pixels than this")

@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or the demo model)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=port, default=8000, help="port (default 8000)")
-    p.add_argument("--max-upload-mb", type=positive_float, default=10.0, help="largest upload in MiB (default 10)")
-    p.add_argument("--max-pixels", type=positive_int, default=40_000_000, help="largest image in pixels (default 40 million)")
+    p.add_argument("--max-upload-mb", type=positive_float, help="largest upload in MiB (default 10)")
+    p.add_argument("--max-pixels", type=positive_int, help="largest image in pixels (default: graphrec's decoding limit, about 89 million)")
     p.set_defaults(func=run)
 
 
@@ -28,12 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from graphrec.serve.app import serve
 
     level = logging.getLogger().getEffectiveLevel()
-    serve(
-        args.model,
-        host=args.host,
-        port=args.port,
-        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-        max_pixels=args.max_pixels,
-        log_level="debug" if level <= logging.DEBUG else "info",
-    )
+    limits: dict[str, int] = {}  # only the flags given override the service's defaults
+    if args.max_upload_mb is not None:
+        limits["max_upload_bytes"] = int(args.max_upload_mb * 1024 * 1024)
+    if args.max_pixels is not None:
+        limits["max_pixels"] = args.max_pixels
+    serve(args.model, host=args.host, port=args.port, log_level="debug" if level <= logging.DEBUG else "info", **limits)
     return 0

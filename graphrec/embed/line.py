@@ -69,8 +69,8 @@ class LineConfig:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        def bad(name: str, expected: str) -> ValueError:
-            return ValueError(f"LineConfig.{name} must be {expected}, got {getattr(self, name)!r}.")
+        def bad(name: str, expected: str) -> InputError:
+            return InputError(f"LineConfig.{name} must be {expected}, got {getattr(self, name)!r}.")
 
         if not _is_int(self.dim) or self.dim < 1:
             raise bad("dim", "a positive integer (the paper uses 128)")

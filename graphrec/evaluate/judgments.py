@@ -188,20 +188,28 @@ class JudgmentWriter:
 # ---------------------------------------------------------------------------- the plan
 
 
+def default_judgments_path(plan: str | os.PathLike[str]) -> Path:
+    """Where a plan's judgments go unless told otherwise: ``<plan stem>.judgments.csv`` beside the plan."""
+    plan = Path(plan)
+    return plan.with_name(plan.stem + ".judgments.csv")
+
+
 def make_plan(
     model: Recommender,
     photos: Sequence[tuple[str, str | os.PathLike[str]]],
     *,
-    k: int = 10,
+    k: int | None = None,
     seed: int = 0,
     methods: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The judging plan for ``photos`` as (theme, image path) pairs: every method's top-``k`` songs per photo."""
+    """The judging plan for ``photos`` as (theme, image path) pairs: every method's top-``k`` songs per photo
+    (default: the model's ``RecommendConfig.k``)."""
     from graphrec.evaluate.protocol import METHODS, rank_methods
 
     if not photos:
         raise InputError("give at least one photo to judge, as (theme, path).")
     methods = tuple(methods or METHODS)
+    k = model.config.recommend.k if k is None else k
     paths = [Path(p).expanduser().resolve() for _, p in photos]
     for path in paths:
         if not path.is_file():

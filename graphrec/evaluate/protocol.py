@@ -34,6 +34,7 @@ log = get_logger(__name__)
 
 PAPER_NS: tuple[int, ...] = (5, 10, 50, 100)
 PAPER_KS: tuple[int, ...] = (1, 5, 10)
+PAPER_K = 10  # the cut-off of the paper's hit-rate and precision tables
 METHODS: tuple[str, ...] = ("ours", "KM", "POP", "random")
 VARIANTS: tuple[str, ...] = ("keywords", "top3", "lyrics")
 VARIANT_LABELS = {
@@ -195,15 +196,17 @@ def rank_methods(
     model: Recommender,
     test_features: np.ndarray,
     *,
-    k: int = 10,
+    k: int | None = None,
     seed: int = 0,
     methods: Sequence[str] = METHODS,
 ) -> dict[str, list[list[str]]]:
-    """Top-``k`` song ids per test image for each method, all from the same model (its training images and songs)."""
+    """Top-``k`` song ids (default: the model's ``RecommendConfig.k``) per test image for each method, all from
+    the same model (its training images and songs)."""
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise InputError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
     n_queries = len(test_features)
+    k = model.config.recommend.k if k is None else k
     ids = np.asarray(model.song_ids_, dtype=object)
 
     def to_ids(rows: np.ndarray) -> list[list[str]]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from graphrec._env import cpu_count
 from graphrec._io import atomic_write_bytes, atomic_write_text
+from graphrec.evaluate.protocol import PAPER_K, VARIANT_LABELS
 
 # Hsia et al., RecSys 2018: hit-rate@10 against ConceptNet ground truths of top-n related words.
 PAPER_HIT_RATE_AT_10: dict[str, dict[int, float]] = {
@@ -114,13 +115,12 @@ def hit_rate_markdown(
     out.append("|---|" + "---:|" * len(ns))
     for method in methods:
         label = METHOD_LABELS.get(method, method)
-        ours = [_fmt(_lookup(rows, method=method, variant="keywords", n=n, k=10)) for n in ns]
+        ours = [_fmt(_lookup(rows, method=method, variant="keywords", n=n, k=PAPER_K)) for n in ns]
         out.append(f"| {label}, this run | " + " | ".join(ours) + " |")
         paper = PAPER_HIT_RATE_AT_10.get(method)
         if paper:
             out.append(f"| {label}, paper | " + " | ".join(_fmt(paper.get(n)) for n in ns) + " |")
     out.append("")
-    from graphrec.evaluate.protocol import VARIANT_LABELS
 
     for variant in variants:
         out.append(f"## hit-rate@k, {VARIANT_LABELS.get(variant, variant)} (variant `{variant}`)")
@@ -155,7 +155,7 @@ def plot_hit_rate_vs_n(
     ns: Sequence[int],
     methods: Sequence[str],
     variant: str = "keywords",
-    k: int = 10,
+    k: int = PAPER_K,
     with_paper: bool = True,
 ) -> Path:
     """hit-rate@k against n, one line per method (this run solid, the paper's dashed), as PNG."""

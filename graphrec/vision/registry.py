@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import Any
 
+from graphrec.errors import InputError
 from graphrec.vision.base import BaseFeaturizer
 
 DEFAULT_FEATURIZER = "efficientnet_lite0"
@@ -57,17 +59,19 @@ FEATURIZERS: dict[str, Callable[..., BaseFeaturizer]] = {
 
 
 def parse_spec(spec: str) -> list[tuple[str, float]]:
-    """``"gist:0.5+hsv_hist"`` -> ``[("gist", 0.5), ("hsv_hist", 1.0)]``; ValueError naming the bad part."""
+    """``"gist:0.5+hsv_hist"`` -> ``[("gist", 0.5), ("hsv_hist", 1.0)]``; InputError (a ValueError) naming the bad part."""
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"featurizer spec must be a non-empty string like 'gist+hsv_hist', got {spec!r}; valid names: {', '.join(FEATURIZERS)}.")
+        raise InputError(f"featurizer spec must be a non-empty string like 'gist+hsv_hist', got {spec!r}; valid names: {', '.join(FEATURIZERS)}.")
     parts = []
     for raw in spec.split("+"):
         token = raw.strip()
         name, sep, weight_text = token.partition(":")
         name = name.strip().lower()
         if name not in FEATURIZERS:
-            raise ValueError(
-                f"unknown featurizer {name or raw!r} in spec {spec!r}; valid names: {', '.join(FEATURIZERS)} "
+            close = difflib.get_close_matches(name, list(FEATURIZERS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise InputError(
+                f"unknown featurizer {name or raw!r} in spec {spec!r}; {hint}valid names: {', '.join(FEATURIZERS)} "
                 "(combine with '+', weight with ':', e.g. 'gist:0.5+hsv_hist:1')."
             )
         weight = 1.0
@@ -75,13 +79,13 @@ def parse_spec(spec: str) -> list[tuple[str, float]]:
             try:
                 weight = float(weight_text)
             except ValueError:
-                raise ValueError(f"weight {weight_text!r} of {name!r} in spec {spec!r} is not a number; write e.g. '{name}:0.5'.") from None
+                raise InputError(f"weight {weight_text!r} of {name!r} in spec {spec!r} is not a number; write e.g. '{name}:0.5'.") from None
             if not weight > 0 or weight == float("inf"):
-                raise ValueError(f"weight of {name!r} in spec {spec!r} must be a positive finite number, got {weight_text!r}.")
+                raise InputError(f"weight of {name!r} in spec {spec!r} must be a positive finite number, got {weight_text!r}.")
         parts.append((name, weight))
     names = [n for n, _ in parts]
     if len(set(names)) != len(names):
-        raise ValueError(f"spec {spec!r} names a featurizer twice; give each once (use a weight to emphasise it).")
+        raise InputError(f"spec {spec!r} names a featurizer twice; give each once (use a weight to emphasise it).")
     return parts
 
 
