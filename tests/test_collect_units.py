@@ -102,3 +102,12 @@ def test_merge_finds_one_row_per_file_weights_in_keyword_order():
         ("a.jpg", "雪|月", "1|0.75", "snow|moon", "u1"),
         ("b.jpg", "雪", "0.5", "snow", "u2"),
     ]
+
+
+def test_one_retry_policy_for_every_http_client():
+    from graphrec._http import retry_wait
+
+    assert [retry_wait(a, backoff=0.5, cap=60) for a in range(3)] == [0.5, 1.0, 2.0]
+    assert retry_wait(0, backoff=0.5, retry_after=2.0, cap=60) == 2.0  # the server asks for longer: wait longer
+    assert retry_wait(2, backoff=0.5, retry_after=0.0, cap=60) == 2.0  # "0" never shortens the back-off
+    assert retry_wait(0, backoff=0.5, retry_after=500.0, cap=60) == 60  # capped

@@ -7,7 +7,6 @@ waiting as long as ``Retry-After`` asks, and never pulling an unbounded body.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import threading
 import time
@@ -18,17 +17,17 @@ from urllib.parse import urlsplit
 
 import requests
 
+from graphrec._http import RETRY_STATUSES, parse_retry_after, retry_wait
 from graphrec._log import get_logger
 from graphrec._version import __version__
 from graphrec.errors import GraphrecError
 
 log = get_logger(__name__)
 
+__all__ = ["RETRY_STATUSES", "FetchError", "PoliteSession", "Response", "parse_retry_after", "user_agent"]
+
 # Placeholder until the project has a public home; API operators use it to find out what is calling them.
 PROJECT_URL = "https://example.org/graphrec"
-
-# 429 and the 5xx codes that mean "try again later"; any other 4xx is the request's fault and final.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 FetchReason = Literal["http_error", "timeout", "too_large", "not_image"]
 
@@ -137,14 +136,10 @@ class PoliteSession:
             self._next_slot[host] = max(self._next_slot.get(host, 0.0), self._clock() + seconds)
 
     def _retry_delay(self, attempt: int, response: requests.Response | None) -> float:
-        delay = self.backoff * (2**attempt)
-        if response is not None and (header := response.headers.get("Retry-After")):
-            asked = parse_retry_after(header, now=time.time())
-            if asked is not None:
-                if asked > self.max_retry_after:
-                    log.warning("%s asks to retry after %.0f s; waiting %.0f s (max_retry_after)", response.url, asked, self.max_retry_after)
-                delay = min(asked, self.max_retry_after)
-        return delay
+        asked = parse_retry_after(response.headers.get("Retry-After"), now=time.time()) if response is not None else None
+        if response is not None and asked is not None and asked > self.max_retry_after:
+            log.warning("%s asks to retry after %.0f s; waiting %.0f s (max_retry_after)", response.url, asked, self.max_retry_after)
+        return retry_wait(attempt, backoff=self.backoff, retry_after=asked, cap=self.max_retry_after)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -223,17 +218,3 @@ class PoliteSession:
             return json.loads(response.body.decode("utf-8"))
         except ValueError as exc:  # UnicodeDecodeError is a ValueError too
             raise FetchError(url, "http_error", f"answer is not JSON ({response.content_type or 'no Content-Type'}): {exc}") from exc
-
-
-def parse_retry_after(value: str, *, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: either delta-seconds or an HTTP date."""
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - now)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from graphrec._env import cache_dir as graphrec_cache_dir
+from graphrec._http import RETRY_STATUSES, parse_retry_after, retry_wait
 from graphrec._io import atomic_write_json
 from graphrec._log import get_logger
 from graphrec.errors import BackendUnavailableError, InputError
@@ -122,9 +123,7 @@ class ConceptNetWebRelated:
                 last, retry_after = exc.args[0], exc.args[1]
                 if attempt == self.retries:
                     break
-                wait = self.backoff * (2**attempt)
-                if retry_after is not None:
-                    wait = min(max(wait, retry_after), _MAX_RETRY_AFTER_S)
+                wait = retry_wait(attempt, backoff=self.backoff, retry_after=retry_after, cap=_MAX_RETRY_AFTER_S)
                 log.warning("ConceptNet web API: %s for %r (try %d of %d); retrying in %.2f s",
                             last, word, attempt + 1, self.retries + 1, wait)
                 self._sleep(wait)
@@ -145,8 +144,8 @@ class ConceptNetWebRelated:
         except requests.ConnectionError as exc:
             raise _Retryable(f"cannot connect ({type(exc).__name__})", None) from None
         status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+        if status in RETRY_STATUSES or status >= 500:
+            raise _Retryable(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"), now=time.time()))
         if status == 404:  # ConceptNet does not know the term: no related words, not an outage
             return []
         if status >= 400:
@@ -217,12 +216,3 @@ class ConceptNetWebRelated:
             atomic_write_json(self._cache_path(word), entry)
         except OSError as exc:  # a read-only cache costs speed, not correctness
             log.warning("could not write the ConceptNet cache in %s (%s)", self.cache_dir, exc)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:  # an HTTP date: not worth parsing for a capped wait
-        return None
