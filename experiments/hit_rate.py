@@ -106,10 +106,10 @@ class Experiment:
     """Data, split and features prepared once; `run(config)` builds one model and scores it."""
 
     def __init__(self, args: argparse.Namespace) -> None:
+        from graphrec import stages
         from graphrec.config import BuildConfig
-        from graphrec.data.images import ImageSet, map_to_vocabulary
+        from graphrec.data.images import ImageSet
         from graphrec.embed.line import LineConfig
-        from graphrec.text.keywords import extract_keywords
 
         self.args = args
         self.show = False if args.no_progress else None
@@ -129,9 +129,10 @@ class Experiment:
         )
         # The vocabulary depends on the songs only: find it first, so the split draws test images
         # among those that can have a vocabulary ground truth at all.
-        keywords = extract_keywords(self.songs, self.base_config.keywords, show_progress=self.show)
-        self.vocabulary = keywords.vocabulary
-        mapped, self.map_stats = map_to_vocabulary(images, self.vocabulary)
+        # Every fold and ablation builds on the same songs and keyword settings: extract them once.
+        self.keywords = stages.select_keywords(self.songs, self.base_config.keywords, show_progress=self.show)
+        self.vocabulary = self.keywords.vocabulary
+        mapped, self.map_stats = stages.map_images(images, self.vocabulary)
         self.mapped_by_id = {r.id: r for r in mapped}
         # Images without a vocabulary keyword never reach the graph (the build drops them), so they
         # are neither featurised nor split.
@@ -190,6 +191,7 @@ class Experiment:
             start = time.perf_counter()
             model = Recommender.build(
                 self.songs, train, dataclasses.replace(config, featurizer=featurizer.name), featurizer=featurizer,
+                keywords=self.keywords if config.keywords == self.base_config.keywords else None,
                 image_features=feats[[row_of[r.id] for r in train]], show_progress=self.show,
             )
             times["build_s"] += time.perf_counter() - start
