@@ -8,7 +8,7 @@ MODEL ?= data/model
 DEMO_PHOTOS := data/samples/flower.jpg data/samples/storm.jpg data/samples/dune.jpg data/samples/coffee.jpg
 DEFAULT_DATA := $(wildcard data/songs/*.xz data/images/emoji/manifest.*)
 
-.PHONY: demo test bench install model clean
+.PHONY: demo test typecheck bench install model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: $(MODEL)/manifest.json
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Static types of the package (configuration in pyproject.toml); CI runs it beside the tests.
+typecheck: $(STAMP)
+	$(PY) -m mypy
 
 bench: $(STAMP)
 	$(PY) benchmarks/line_speed.py --generate benchmarks/results/paper_graph.txt

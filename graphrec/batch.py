@@ -326,7 +326,7 @@ def score_folder(
             sink.commit()
             bar.update(len(batch.ok) + len(batch.failed))
     finally:
-        batches.close()  # on an error, stop the decoders now, not at garbage collection
+        batches.close()  # a generator: stops the pipeline's decoders  # on an error, stop the decoders now, not at garbage collection
         bar.close()
         sink.close()
 

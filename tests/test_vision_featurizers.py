@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from graphrec.errors import ImageError
 from graphrec.vision import Featurizer, get_featurizer, parse_spec

@@ -139,7 +139,7 @@ class CollectSummary:
     def format_table(self) -> str:
         """A plain-text table, one line per keyword, for the CLI to print."""
         head = ["keyword", "found", "kept", "new", "shared", "already", *REASONS]
-        rows = [
+        rows: list[list[Any]] = [
             [k.keyword, k.found, k.kept, k.new, k.shared, k.already, *(k.rejected[r] for r in REASONS)] for k in self.keywords.values()
         ]
         totals = self.totals
@@ -178,9 +178,9 @@ def read_keywords(path: str | os.PathLike[str]) -> list[str]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        bad_line = data[: exc.start].count(b"\n") + 1
         raise InputError(
-            f"keyword file {describe_path(path)} is not UTF-8: byte {exc.start} (line {line}) is {data[exc.start:exc.start + 1]!r}; "
+            f"keyword file {describe_path(path)} is not UTF-8: byte {exc.start} (line {bad_line}) is {data[exc.start:exc.start + 1]!r}; "
             f"save it as UTF-8 (e.g. iconv -f GB18030 -t UTF-8)."
         ) from None
     keywords: list[str] = []
@@ -290,7 +290,7 @@ class _Collector:
             if row["reason"] == "duplicate":
                 self.kw_duplicates.add((row["keyword"], row["download_url"]))
             elif row["retry"] != "yes" and row["reason"] in REASONS:
-                self.failed_urls[row["download_url"]] = (row["reason"], row["detail"])  # type: ignore[assignment]
+                self.failed_urls[row["download_url"]] = (row["reason"], row["detail"])
 
     def write_manifest(self) -> None:
         write_manifest(self.out_dir / MANIFEST_NAME, self.finds)
@@ -417,7 +417,7 @@ class _Collector:
         try:
             response = self.http.get(hit.download_url, max_bytes=config.max_bytes, accept=accept_content_type)
         except FetchError as exc:
-            reason: Reason = "http_error" if exc.reason == "timeout" else exc.reason  # type: ignore[assignment]
+            reason: Reason = "http_error" if exc.reason == "timeout" else exc.reason
             if not exc.transient:  # a transient failure is tried again by the next run
                 self.failed_urls[hit.download_url] = (reason, exc.detail)
             self._reject(rejected, item, reason, hit, query, rank, exc.detail, retry=exc.transient)

@@ -106,6 +106,7 @@ def read_log(path: str | os.PathLike[str], columns: Sequence[str]) -> LogContent
             )
     for number, raw in enumerate(lines[1:], start=2):
         is_last = number == len(lines)
+        values: list[str] | None
         try:
             values = next(csv.reader([raw.decode("utf-8")]))
         except (UnicodeDecodeError, csv.Error, StopIteration) as exc:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from graphrec.commands._types import non_negative_int, positive_int
 
@@ -56,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
     from graphrec.data.songs import load_default_songs, read_songs
     from graphrec.recommender import Recommender
 
-    kw_changes: dict[str, object] = {}
+    kw_changes: dict[str, Any] = {}
     if args.vocabulary is not None:
         kw_changes["vocabulary"] = _read_vocabulary(args.vocabulary)
     if args.k_keywords is not None:
         kw_changes["k"] = args.k_keywords
     if args.keyword_method is not None:
         kw_changes["method"] = args.keyword_method
-    line_changes: dict[str, object] = {}
+    line_changes: dict[str, Any] = {}
     if args.order is not None:
         line_changes["order"] = "both" if args.order == "both" else int(args.order)
     for name in ("dim", "samples", "threads", "seed"):
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     images = read_images(args.images) if args.images else load_default_images()
     model = Recommender.build(songs, images, config, show_progress=None if not args.no_progress else False)
     model.save(out)
-    if args.graphml:
+    if args.graphml and model.graph_ is not None:
         model.graph_.write_graphml(args.graphml)
     prov = model.provenance
     summary = {

@@ -152,9 +152,9 @@ def compile_kernels() -> float:
 
 
 def _validate_edges(src: object, dst: object, weight: object, num_nodes: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    if not _is_int(num_nodes) or int(num_nodes) < 1:  # type: ignore[arg-type]
+    if not isinstance(num_nodes, int | np.integer) or isinstance(num_nodes, bool) or int(num_nodes) < 1:
         raise InputError(f"train_line: num_nodes must be a positive integer, got {num_nodes!r}.")
-    n = int(num_nodes)  # type: ignore[arg-type]
+    n = int(num_nodes)
     if n >= 2**31:
         raise InputError(f"train_line: num_nodes must be below 2**31, got {n}; split the graph.")
     arrays = {}

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from collections.abc import Set as AbstractSet
+from typing import TypeVar
 
 import numpy as np
 
 from graphrec.errors import InputError
+
+H = TypeVar("H", bound=Hashable)
 
 
 def _check_k(k: object) -> int:
@@ -17,8 +20,8 @@ def _check_k(k: object) -> int:
 
 
 def hit_matrix(
-    ranked: Sequence[Sequence[Hashable]],
-    words_of: Callable[[Hashable], AbstractSet[str]],
+    ranked: Sequence[Sequence[H]],
+    words_of: Callable[[H], AbstractSet[str]],
     truths: Sequence[AbstractSet[str]],
 ) -> np.ndarray:
     """``hits[q, j]``: does the j-th item recommended for query q share a word with q's ground truth?

@@ -249,8 +249,8 @@ def create_app(
 
         path = model.image_path(image_id)  # KeyError for an unknown id: the caller answers 404
         try:
-            with Image.open(path) as image:
-                image = ImageOps.exif_transpose(image)
+            with Image.open(path) as opened:
+                image = ImageOps.exif_transpose(opened)
                 image.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
                 buffer = io.BytesIO()
                 if image.mode in ("RGBA", "LA", "P"):

@@ -120,7 +120,7 @@ def extract_features(
             bar.update(len(batch.ok) + len(batch.failed))
         flush(final=True)
     finally:
-        batches.close()
+        batches.close()  # a generator: stops the pipeline's decoders
         bar.close()
     elapsed = time.perf_counter() - start
     if todo:
@@ -134,6 +134,7 @@ def extract_features(
             else:
                 rows[i] = rows[first]
     ok = [i for i in range(n) if rows[i] is not None]
-    features = np.stack([rows[i] for i in ok]).astype(out_dtype, copy=False) if ok else np.zeros((0, dim), dtype=out_dtype)
+    kept_rows = [row for row in rows if row is not None]
+    features = np.stack(kept_rows).astype(out_dtype, copy=False) if kept_rows else np.zeros((0, dim), dtype=out_dtype)
     failed = sorted(failures)
     return FeatureBatch(features=features, ok=ok, failures=[(source_name(sources[i]), failures[i]) for i in failed], failed=failed)

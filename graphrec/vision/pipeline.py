@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -140,7 +140,7 @@ def iter_features(
     workers: int | None = None,
     device: str = "auto",
     max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> Iterator[FeatureBatch]:
+) -> Generator[FeatureBatch, None, None]:
     """Features of ``sources`` (paths, bytes, PIL images or arrays), one batch of consecutive inputs at a time.
 
     Each batch's ``ok`` and ``failed`` index into ``sources``; ``features`` has one float32 row per
