@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-seconds", type=float, default=300.0, help="stop sending after this long")
-    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--k", type=int, help="songs per request (default: the model's)")
     parser.add_argument("--images", type=int, default=16, help="distinct images to cycle through")
     parser.add_argument("--startup-timeout", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=0)
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                     name, data, ctype = images[i % len(images)]
                     start = time.perf_counter()
                     try:
-                        response = client.post("/recommend", files={"file": (name, data, ctype)}, params={"k": args.k})
-                        ok = response.status_code == 200 and len(response.json()["songs"]) == min(args.k, health["model"]["songs"])
+                        response = client.post("/recommend", files={"file": (name, data, ctype)}, params={} if args.k is None else {"k": args.k})
+                        ok = response.status_code == 200 and len(response.json()["songs"]) == min(args.k or health["model"]["default_k"], health["model"]["songs"])
                         statuses[i] = response.status_code if ok or response.status_code != 200 else 599
                     except httpx.HTTPError:
                         statuses[i] = -1

@@ -1,7 +1,7 @@
 """graphrec: recommend songs for a photo by graph representation learning.
 
 >>> import graphrec
->>> recs = graphrec.recommend("snowy_forest.jpg", k=10)      # doctest: +SKIP
+>>> recs = graphrec.recommend("snowy_forest.jpg")            # doctest: +SKIP
 >>> for item in recs.items:                                   # doctest: +SKIP
 ...     print(item.title, item.keywords)
 """
