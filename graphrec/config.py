@@ -13,29 +13,74 @@ from graphrec.vision.registry import DEFAULT_FEATURIZER, parse_spec
 
 T = TypeVar("T")
 
+FirstStage = Literal["images", "classifier", "both"]
+RankRule = Literal["graph", "paper"]
+
+
 @dataclass(frozen=True)
 class RecommendConfig:
-    """The paper's retrieval: ``k_images`` nearest dataset images, ``songs_per_image`` songs each, ``k`` in all.
+    """How a photo becomes ``k`` songs (see :mod:`graphrec.ranking`).
+
+    ``rank="paper"`` is the paper's retrieval, kept for ablations: the ``k_images`` nearest dataset
+    images, ``songs_per_image`` nearest songs in LINE space each, image by image (first stage: images
+    only). ``rank="graph"`` (default) gathers evidence from the nearest images and/or the classifier
+    bridge (``first_stage``), then scores every song by LINE closeness to the evidence, relevance to
+    its keywords and substance, and spreads the ``k`` places over the evidence keywords.
 
     ``feature_norm`` is how image features are compared in the first stage. The paper used plain
     Euclidean distance on fc7 (``"none"``). The default ``"l2"`` scales every feature vector to unit
     length first (Euclidean ranking then equals cosine ranking): with photos queried against a
-    different kind of dataset image (the shipped emoji drawings) raw distances let a few dataset
-    images be the nearest to almost every photo ("hubs"); unit length removes most of that.
+    different kind of dataset image raw distances let a few dataset images be the nearest to almost
+    every photo ("hubs"); unit length removes most of that.
     """
 
     k: int = 10
     k_images: int = 5
-    songs_per_image: int = 2
+    songs_per_image: int = 2  # rank="paper" only
     feature_norm: Literal["l2", "none"] = "l2"
+    rank: RankRule = "graph"
+    first_stage: FirstStage = "both"  # "classifier"/"both" need a featurizer with a classifier head and class nodes
+    top_classes: int = 5  # most probable classes (with keywords) that give evidence
+    image_temperature: float = 0.05  # softmax temperature over the nearest images' cosine similarities
+    image_weight: float = 1.0  # weight of the nearest-image evidence (times its confidence)
+    classifier_weight: float = 1.0  # weight of the classifier evidence (times its confidence)
+    min_image_similarity: float = 0.0  # below this best cosine the nearest images give no evidence
+    min_class_mass: float = 0.0  # below this probability mass on keyword classes the classifier gives none
+    line_weight: float = 1.0  # second stage: LINE cosine to the evidence point
+    keyword_weight: float = 1.0  # second stage: the song's weight on the evidence keywords
+    substance_weight: float = 0.5  # second stage: the song's length, up to substance_chars
+    substance_chars: int = 0  # characters that make a full-length song; 0 = the model's median song
+    pool: int = 300  # second stage: best-scored candidates the places are spread over
+    min_share: float = 0.1  # evidence keywords below this share get no place of their own
 
     def __post_init__(self) -> None:
-        for name in ("k", "k_images", "songs_per_image"):
+        for name in ("k", "k_images", "songs_per_image", "top_classes", "pool"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InputError(f"RecommendConfig.{name} must be a positive integer, got {value!r}.")
+        if not isinstance(self.substance_chars, int) or isinstance(self.substance_chars, bool) or self.substance_chars < 0:
+            raise InputError(f"RecommendConfig.substance_chars must be 0 (the median song) or a positive integer, got {self.substance_chars!r}.")
         if self.feature_norm not in ("l2", "none"):
             raise InputError(f"RecommendConfig.feature_norm must be 'l2' or 'none' (the paper's), got {self.feature_norm!r}.")
+        if self.rank not in ("graph", "paper"):
+            raise InputError(f"RecommendConfig.rank must be 'graph' or 'paper', got {self.rank!r}.")
+        if self.first_stage not in ("images", "classifier", "both"):
+            raise InputError(f"RecommendConfig.first_stage must be 'images', 'classifier' or 'both', got {self.first_stage!r}.")
+        if self.rank == "paper" and self.first_stage != "images":
+            raise InputError(
+                f"RecommendConfig(rank='paper') retrieves through the nearest images only; set first_stage='images' "
+                f"(got {self.first_stage!r}) or use rank='graph'."
+            )
+        for name in ("image_temperature",):
+            if not getattr(self, name) > 0:
+                raise InputError(f"RecommendConfig.{name} must be > 0, got {getattr(self, name)!r}.")
+        for name in ("image_weight", "classifier_weight", "line_weight", "keyword_weight", "substance_weight",
+                     "min_class_mass", "min_share"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0 and value == value):
+                raise InputError(f"RecommendConfig.{name} must be a number >= 0, got {value!r}.")
+        if not (isinstance(self.min_image_similarity, int | float) and -1 <= self.min_image_similarity <= 1):
+            raise InputError(f"RecommendConfig.min_image_similarity must be a cosine in [-1, 1], got {self.min_image_similarity!r}.")
 
 
 @dataclass(frozen=True)
@@ -47,6 +92,10 @@ class BuildConfig:
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
     featurizer: str = DEFAULT_FEATURIZER
     image_keyword_weight: float = 1.0  # multiplies the manifest's image-keyword weights in the graph
+    # The classifier bridge: the featurizer's classes as graph nodes tied to keywords by a reviewed table.
+    classifier_bridge: bool = True  # on when the featurizer has a classifier head (EfficientNet-Lite0, VGG-19)
+    class_table: str | None = None  # CSV index,name,keywords,weights,reason; None = the shipped ImageNet table
+    class_keyword_weight: float = 1.0  # multiplies the table's class-keyword weights in the graph
 
     def __post_init__(self) -> None:
         for name, kind in (("keywords", KeywordConfig), ("line", LineConfig), ("recommend", RecommendConfig)):
@@ -57,8 +106,9 @@ class BuildConfig:
         if not isinstance(self.featurizer, str) or not self.featurizer:
             raise InputError(f"BuildConfig.featurizer must be a featurizer name such as {DEFAULT_FEATURIZER!r}, got {self.featurizer!r}.")
         parse_spec(self.featurizer)  # a typo fails here, before any work starts, naming the valid names
-        if not self.image_keyword_weight > 0:
-            raise InputError(f"BuildConfig.image_keyword_weight must be > 0, got {self.image_keyword_weight!r}.")
+        for name in ("image_keyword_weight", "class_keyword_weight"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"BuildConfig.{name} must be > 0, got {getattr(self, name)!r}.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

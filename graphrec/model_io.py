@@ -1,6 +1,6 @@
 """Saving and loading a built model's parts: a directory of .npy arrays, JSON metadata and a checked manifest.
 
-Layout (``format_version`` 1)::
+Layout (``format_version`` 2)::
 
     manifest.json          format_version, graphrec version, config, featurizer, counts, provenance, sha256 of every file
     vocabulary.json        the K keywords, column order of the keyword matrices
@@ -10,6 +10,9 @@ Layout (``format_version`` 1)::
     song_vectors.npy       LINE vectors of the songs (rows follow songs.jsonl)
     image_vectors.npy      LINE vectors of the images (rows follow images.jsonl)
     keyword_vectors.npy    LINE vectors of the keywords
+    classes.json           with a classifier bridge: the class node ids (classifier column numbers) and labels
+    class_keywords.npz     with a classifier bridge: CSR class-keyword weights (rows follow classes.json)
+    class_vectors.npy      with a classifier bridge: LINE vectors of the classes
     image_features.npy     the images' features in the featurizer's space
 
 No pickle anywhere. The directory is written beside its destination and renamed into place, so a
@@ -36,12 +39,13 @@ from graphrec._log import get_logger
 from graphrec.config import BuildConfig
 from graphrec.data.images import ImageRecord
 from graphrec.data.songs import Song
+from graphrec.graph.build import ClassNodes
 from graphrec._version import __version__
 from graphrec.errors import ModelFormatError, describe_path
 
 log = get_logger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: classifier-bridge parts; rank/first-stage settings in the config
 MANIFEST = "manifest.json"
 # node kind -> the file (without .npy) that holds its LINE vectors
 _VECTOR_FILES = {"song": "song_vectors", "image": "image_vectors", "keyword": "keyword_vectors"}
@@ -60,6 +64,25 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
     return buffer.getvalue()
+
+
+def _csr_bytes(matrix: sp.spmatrix) -> bytes:
+    """A sparse matrix as the .npz of its CSR parts (data, indices, indptr, shape), no pickle."""
+    csr = sp.csr_matrix(matrix)
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        data=csr.data.astype(np.float32),
+        indices=csr.indices.astype(np.int32),
+        indptr=csr.indptr.astype(np.int64),
+        shape=np.array(csr.shape, dtype=np.int64),
+    )
+    return buffer.getvalue()
+
+
+def _read_csr(path: Path) -> sp.csr_matrix:
+    with np.load(path, allow_pickle=False) as arrays:
+        return sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(int(x) for x in arrays["shape"]))
 
 
 def _jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
@@ -96,6 +119,7 @@ class ModelParts:
     featurizer_name: str
     featurizer_info: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    classes: ClassNodes | None = None  # the classifier bridge's classes; their vectors are vectors["class"]
 
 
 def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
@@ -105,18 +129,14 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     checksums: dict[str, str] = {}
     try:
-        keywords = parts.song_keywords.tocsr()
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            data=keywords.data.astype(np.float32),
-            indices=keywords.indices.astype(np.int32),
-            indptr=keywords.indptr.astype(np.int64),
-            shape=np.array(keywords.shape, dtype=np.int64),
-        )
-        _write_file(staging, "song_keywords.npz", buffer.getvalue(), checksums)
+        _write_file(staging, "song_keywords.npz", _csr_bytes(parts.song_keywords), checksums)
         for kind, name in _VECTOR_FILES.items():
             _write_file(staging, f"{name}.npy", _npy_bytes(parts.vectors[kind]), checksums)
+        if parts.classes is not None:
+            _write_file(staging, "class_keywords.npz", _csr_bytes(parts.classes.keywords), checksums)
+            _write_file(staging, "class_vectors.npy", _npy_bytes(parts.vectors["class"]), checksums)
+            classes = {"ids": parts.classes.ids, "labels": parts.classes.labels}
+            _write_file(staging, "classes.json", json.dumps(classes, ensure_ascii=False).encode("utf-8"), checksums)
         _write_file(staging, "image_features.npy", _npy_bytes(parts.image_features), checksums)
         _write_file(
             staging, "vocabulary.json", json.dumps(parts.vocabulary, ensure_ascii=False).encode("utf-8"), checksums
@@ -147,6 +167,7 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
                 "images": len(parts.images),
                 "keywords": len(parts.vocabulary),
                 "line_dim": int(parts.vectors["song"].shape[1]),
+                "classes": 0 if parts.classes is None else len(parts.classes),
             },
             "provenance": parts.provenance,
             "files": checksums,
@@ -245,10 +266,13 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
             for kind, name in _VECTOR_FILES.items()
         }
         image_features = np.load(_checked(directory, "image_features.npy", checksums), allow_pickle=False)
-        with np.load(_checked(directory, "song_keywords.npz", checksums), allow_pickle=False) as arrays:
-            song_keywords = sp.csr_matrix(
-                (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(int(x) for x in arrays["shape"])
-            )
+        song_keywords = _read_csr(_checked(directory, "song_keywords.npz", checksums))
+        classes = None
+        if "classes.json" in checksums:
+            names = json.loads(_checked(directory, "classes.json", checksums).read_text(encoding="utf-8"))
+            classes = ClassNodes(ids=list(names["ids"]), labels=list(names["labels"]),
+                                 keywords=_read_csr(_checked(directory, "class_keywords.npz", checksums)))
+            vectors["class"] = np.load(_checked(directory, "class_vectors.npy", checksums), allow_pickle=False)
         vocabulary = json.loads(_checked(directory, "vocabulary.json", checksums).read_text(encoding="utf-8"))
         songs = [
             Song(
@@ -287,6 +311,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
         featurizer_name=name,
         featurizer_info=featurizer,
         provenance=manifest.get("provenance", {}),
+        classes=classes,
     )
 
 

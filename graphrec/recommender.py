@@ -19,7 +19,10 @@ from graphrec.data.songs import Song, SongCorpus
 from graphrec.embed.keyed import to_keyed_vectors
 from graphrec.errors import InputError
 from graphrec.index import ExactIndex
+from graphrec.graph.build import ClassNodes
 from graphrec.model_io import ModelParts
+from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, rank_songs, unit_rows
+from graphrec.vision.heads import ClassifierHead, head_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -40,18 +43,27 @@ class Recommendation:
     song_id: str
     title: str
     artist: str
-    score: float  # cosine similarity in LINE space to the (first) dataset image that led to it
+    # rank="graph": the second stage's combined score (the ranking key); rank="paper": the cosine in
+    # LINE space to the dataset image that led to the song
+    score: float
     images: list[tuple[str, float]]  # (image id, distance to the query in the first stage's feature space), nearest first
-    keywords: list[str]  # keywords the song shares with those images, the song's strongest first
+    keywords: list[str]  # keywords the song shares with the evidence (images, classes), the strongest first
     song_keywords: list[str]  # the song's own strongest keywords
     first_lines: str
+    classes: list[tuple[str, float]] = field(default_factory=list)  # (classifier class, probability) that led to it
 
     @property
     def reason(self) -> str:
         via = ", ".join(image_id for image_id, _ in self.images)
+        looks = ", ".join(f"{label} {p:.2f}" for label, p in self.classes)
+        words = "、".join(self.keywords)
         if self.keywords:
-            return f"shares {'、'.join(self.keywords)} with nearby images {via}"
-        return f"close in the graph to nearby images {via} (song keywords: {'、'.join(self.song_keywords)})"
+            parts = [f"shares {words} with nearby images {via}"] if self.images else []
+            if self.classes:
+                parts.append(f"looks like {looks} → {words}")
+            return "; ".join(parts) or f"sings of {words}"
+        near = f"nearby images {via}" if self.images else (f"what the photo looks like ({looks})" if self.classes else "the photo")
+        return f"close in the graph to {near} (song keywords: {'、'.join(self.song_keywords)})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +75,7 @@ class Recommendation:
             "keywords": self.keywords,
             "song_keywords": self.song_keywords,
             "first_lines": self.first_lines,
+            "classes": [{"label": label, "probability": p} for label, p in self.classes],
             "reason": self.reason,
         }
 
@@ -72,20 +85,27 @@ class Recommendations:
     """Top-k songs for one query, as parallel arrays (like `implicit`) plus the detailed items."""
 
     song_ids: np.ndarray
-    scores: np.ndarray
+    scores: np.ndarray  # best first
     items: list[Recommendation]
     featurizer: str
     neighbour_images: list[tuple[str, float]] = field(default_factory=list)
+    # what the first stage saw: {"keywords": [(word, share)], "looks_like": [(class, p)], "sources": {source: share}}
+    evidence: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None  # set when there are no songs because the photo gave no evidence
 
     def __len__(self) -> int:
         return len(self.items)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "featurizer": self.featurizer,
             "neighbour_images": [{"image_id": i, "distance": d} for i, d in self.neighbour_images],
+            "evidence": self.evidence,
             "songs": [item.to_dict() for item in self.items],
         }
+        if self.message is not None:
+            out["message"] = self.message
+        return out
 
 
 def _first_lines(lyrics: str, n: int = 2) -> str:
@@ -112,6 +132,8 @@ class Recommender:
         featurizer_info: dict[str, Any] | None = None,
         provenance: dict[str, Any] | None = None,
         featurizer: Featurizer | None = None,
+        classes: ClassNodes | None = None,
+        class_vectors: np.ndarray | None = None,
     ) -> None:
         self.config = config
         self.songs_ = list(songs)
@@ -134,12 +156,30 @@ class Recommender:
             "image": to_keyed_vectors([r.id for r in self.images_], image_vectors),
             "keyword": to_keyed_vectors(vocabulary, keyword_vectors),
         }
+        # The classifier bridge: class nodes (rows = ClassNodes rows; ids = the classifier's column numbers).
+        self.classes_ = classes
+        if classes is not None:
+            if class_vectors is None or len(class_vectors) != len(classes) or classes.keywords.shape[1] != len(vocabulary):
+                raise InputError(
+                    f"model part class_vectors has {None if class_vectors is None else len(class_vectors)} rows for "
+                    f"{len(classes)} classes (and {classes.keywords.shape[1]} keyword columns for {len(vocabulary)} words); "
+                    "the model is inconsistent."
+                )
+            self.vectors_["class"] = to_keyed_vectors(classes.ids, np.asarray(class_vectors, dtype=np.float32))
+            self._class_columns = np.array([int(c) for c in classes.ids], dtype=np.int64)
+        self._head: ClassifierHead | None = None
         self.popularity_ = np.array(
             [np.nan if s.popularity is None else float(s.popularity) for s in self.songs_], dtype=np.float64
         )
         self.image_keywords_ = self._image_keyword_matrix()
         self._image_index = ExactIndex(self.prepare_features(self.image_features_))
         self._song_index = ExactIndex(self.song_vectors_)
+        self._image_units = unit_rows(self.image_features_)
+        self._song_units = unit_rows(self.song_vectors_)
+        lyrics = [s.lyrics for s in self.songs_]
+        lengths = [sum(1 for ch in text if ch.isalnum()) for text in lyrics]
+        target = config.recommend.substance_chars or float(np.median(lengths))
+        self.substance_ = lyric_substance(lyrics, target_chars=target)
 
     # Views of the keyed vectors under the names the rest of graphrec reads (no copies).
     @property
@@ -214,8 +254,19 @@ class Recommender:
                 mapped, featurizer, features=image_features,
                 feature_ids=None if image_features is None else [r.id for r in images], show_progress=show_progress,
             )
+        classes, class_report = None, None
+        head = head_of(featurizer) if config.classifier_bridge else None
+        if config.classifier_bridge and head is None:
+            log.info("featurizer %s has no classifier head: no classifier bridge", featurizer.name)
+        if head is not None:
+            rows_, table_path = stages.load_class_rows(config.class_table, head)
+            classes, class_report = stages.class_nodes(head, rows_, keywords.vocabulary, where=f"class table {table_path!r}")
+            class_report["table"] = table_path
+            if not len(classes):
+                classes = None
         with timings.stage("graph"):
-            graph = stages.make_graph(keywords, featurized.images, config.image_keyword_weight)
+            graph = stages.make_graph(keywords, featurized.images, config.image_keyword_weight,
+                                      classes=classes, class_keyword_weight=config.class_keyword_weight)
         with timings.stage("line"):
             line = stages.embed_graph(graph, config.line, show_progress=show_progress)
 
@@ -233,6 +284,7 @@ class Recommender:
             "songs_kept": len(keywords.song_ids),
             "songs_dropped": len(keywords.dropped_song_ids),
             "image_mapping": dict(map_stats),
+            "classifier_bridge": class_report,
             "images_failed": [{"path": p, "reason": r} for p, r in featurized.failures],
             "graph": graph.degree_stats(),
             "line": {
@@ -257,6 +309,8 @@ class Recommender:
             featurizer_info=featurizer.describe(),
             provenance=provenance,
             featurizer=featurizer,
+            classes=classes,
+            class_vectors=None if classes is None else line.vectors[rows("class", classes.ids)],
         )
         model.graph_ = graph
         return model
@@ -278,6 +332,8 @@ class Recommender:
             featurizer_info=parts.featurizer_info,
             provenance=parts.provenance,
             featurizer=featurizer,
+            classes=parts.classes,
+            class_vectors=parts.vectors.get("class"),
         )
 
     def to_parts(self) -> ModelParts:
@@ -293,6 +349,7 @@ class Recommender:
             featurizer_name=self.featurizer_name,
             featurizer_info=self.featurizer_info,
             provenance=self.provenance,
+            classes=self.classes_,
         )
 
     # ------------------------------------------------------------------ querying
@@ -333,6 +390,12 @@ class Recommender:
         if features.ndim != 2:
             raise InputError(f"features must be a 2-D array (one row per query), got shape {features.shape}.")
         k = min(int(k), len(self.songs_))
+        if cfg.rank == "paper":
+            return self._recommend_paper(features, k)
+        return self._recommend_graph(features, k)
+
+    def _recommend_paper(self, features: np.ndarray, k: int) -> list[Recommendations]:
+        cfg = self.config.recommend
         k_images = min(cfg.k_images, len(self.images_))
         img_idx, img_dist = self._image_index.search(self.prepare_features(features), k_images)
         # Songs per image are taken `songs_per_image` at a time, image by image, as in the paper;
@@ -345,6 +408,127 @@ class Recommender:
             self._assemble(img_idx[q], img_dist[q], cand_idx[q], cand_dist[q], k, cfg.songs_per_image)
             for q in range(len(features))
         ]
+
+    @property
+    def classifier_head(self) -> ClassifierHead | None:
+        """The featurizer's classifier, when this model has a classifier bridge (checked against its classes)."""
+        if self.classes_ is None:
+            return None
+        if self._head is None:
+            head = head_of(self.featurizer)
+            if head is None:
+                raise InputError(
+                    f"this model has a classifier bridge but featurizer {self.featurizer_name!r} now has no classifier head; "
+                    "rebuild the model."
+                )
+            for column, label in zip(self._class_columns, self.classes_.labels):
+                if column >= len(head.labels) or head.labels[column] != label:
+                    raise InputError(
+                        f"the model's class {column} is {label!r} but the featurizer's classifier calls it "
+                        f"{head.labels[column] if column < len(head.labels) else None!r}; rebuild the model."
+                    )
+            self._head = head
+        return self._head
+
+    def _recommend_graph(self, features: np.ndarray, k: int) -> list[Recommendations]:
+        cfg = self.config.recommend
+        use_images = cfg.first_stage in ("images", "both")
+        head = self.classifier_head if cfg.first_stage in ("classifier", "both") else None
+        k_images = min(cfg.k_images, len(self.images_))
+        img_idx, img_dist = self._image_index.search(self.prepare_features(features), k_images)
+        units = unit_rows(features)
+        probs = head.probabilities(features)[:, self._class_columns] if head is not None and self.classes_ is not None else None
+        weights = RankWeights(
+            line=cfg.line_weight, keywords=cfg.keyword_weight, substance=cfg.substance_weight,
+            pool=cfg.pool, min_share=cfg.min_share,
+        )
+        lyrics = [s.lyrics for s in self.songs_]
+        out = []
+        for q in range(len(features)):
+            sims = self._image_units[img_idx[q]] @ units[q]
+            evidence = gather_evidence(
+                image_rows=img_idx[q] if use_images else None,
+                image_sims=sims if use_images else None,
+                image_keywords=self.image_keywords_,
+                image_vectors=self.image_vectors_,
+                class_probs=None if probs is None else probs[q],
+                class_keywords=None if self.classes_ is None else self.classes_.keywords,
+                class_vectors=self.vectors_["class"].vectors if "class" in self.vectors_ else None,
+                top_classes=cfg.top_classes,
+                image_temperature=cfg.image_temperature,
+                image_weight=cfg.image_weight,
+                classifier_weight=cfg.classifier_weight,
+                min_image_similarity=cfg.min_image_similarity,
+                min_class_mass=cfg.min_class_mass,
+            )
+            rows, scores = rank_songs(
+                evidence, song_vectors=self._song_units, song_keywords=self.song_keywords_,
+                substance=self.substance_, lyrics=lyrics, k=k, weights=weights,
+            )
+            out.append(self._explain_graph(evidence, rows, scores, img_idx[q], img_dist[q]))
+        return out
+
+    def _explain_graph(
+        self, evidence: Evidence, rows: np.ndarray, scores: np.ndarray, img_idx: np.ndarray, img_dist: np.ndarray
+    ) -> Recommendations:
+        vocab = self.vocabulary_
+        class_labels = self.classes_.labels if self.classes_ is not None else []
+        summary: dict[str, Any] = {
+            "keywords": [(vocab[j], round(float(evidence.keywords[j]), 3)) for j in np.argsort(-evidence.keywords) if evidence.keywords[j] > 0],
+            "looks_like": [(class_labels[c], round(p, 3)) for c, p in evidence.classes],
+            "sources": {name: round(share, 3) for name, share in evidence.share.items()},
+            "image_confidence": round(evidence.image_confidence, 3),
+            "class_mass": round(evidence.class_mass, 3),
+        }
+        neighbours = [(self.image_ids_[int(i)], float(d)) for i, d in zip(img_idx, img_dist)]
+        if evidence.empty:
+            looks = ", ".join(f"{label} {p:.2f}" for label, p in summary["looks_like"][:3]) or "nothing it knows"
+            message = (
+                f"no evidence for songs: the nearest dataset image is only {evidence.image_confidence:.2f} similar and the "
+                f"classifier sees {looks}, with {evidence.class_mass:.2f} of its probability on classes that lyrics sing of; "
+                "no song is recommended rather than unrelated ones."
+            )
+            return Recommendations(
+                song_ids=np.array([], dtype=object), scores=np.zeros(0, np.float32), items=[], featurizer=self.featurizer_name,
+                neighbour_images=neighbours, evidence=summary, message=message,
+            )
+        distance = {int(i): float(d) for i, d in zip(img_idx, img_dist)}
+        items = []
+        for row, score in zip(rows, scores):
+            song_words = self._keywords_of_row(int(row))
+            weight = {vocab[j]: float(w) for j, w in zip(*self._row_items(int(row)))}
+            shared = sorted((w for w in song_words if evidence.keywords[self.vectors_["keyword"].key_to_index[w]] > 0),
+                            key=lambda w: -evidence.keywords[self.vectors_["keyword"].key_to_index[w]] * weight[w])
+            shared_cols = {self.vectors_["keyword"].key_to_index[w] for w in shared}
+            def leads(cols: np.ndarray) -> bool:
+                return not shared_cols or bool(shared_cols & set(cols.tolist()))  # a song sharing nothing: all evidence led to it
+
+            ik = self.image_keywords_
+            images = [
+                (self.image_ids_[i], distance[i]) for i, _ in evidence.images if leads(ik.indices[ik.indptr[i]:ik.indptr[i + 1]])
+            ] if evidence.share.get("images") else []
+            classes = []
+            if evidence.share.get("classifier") and self.classes_ is not None:
+                ck = self.classes_.keywords
+                classes = [(class_labels[c], p) for c, p in evidence.classes if leads(ck.indices[ck.indptr[c]:ck.indptr[c + 1]])]
+            record = self.songs_[int(row)]
+            items.append(Recommendation(
+                song_id=record.id, title=record.title, artist=record.artist, score=float(score),
+                images=images, keywords=shared, song_keywords=song_words[:3], first_lines=_first_lines(record.lyrics),
+                classes=classes,
+            ))
+        return Recommendations(
+            song_ids=np.array([item.song_id for item in items], dtype=object),
+            scores=np.asarray(scores, dtype=np.float32),
+            items=items,
+            featurizer=self.featurizer_name,
+            neighbour_images=neighbours,
+            evidence=summary,
+        )
+
+    def _row_items(self, song: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self.song_keywords_.indptr[song], self.song_keywords_.indptr[song + 1]
+        return self.song_keywords_.indices[start:end], self.song_keywords_.data[start:end]
 
     def prepare_features(self, features: np.ndarray) -> np.ndarray:
         """Features as the first stage compares them (``RecommendConfig.feature_norm``): raw, or unit length."""

@@ -1,4 +1,4 @@
-"""The build, stage by stage: keywords -> image mapping -> features -> graph -> embeddings.
+"""The build, stage by stage: keywords -> image mapping -> features -> class nodes -> graph -> embeddings.
 
 `Recommender.build` runs these in order; experiments call them directly to share work across runs
 (keywords once per corpus, features once per image set, a graph and an embedding per fold). Each stage
@@ -8,31 +8,35 @@ takes the previous stages' results and its own config, and returns plain results
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import scipy.sparse as sp
 
 from graphrec._log import get_logger
 from graphrec.data.images import ImageRecord, ImageSet
 from graphrec.data.songs import Song
 from graphrec.embed.line import LineConfig, LineResult, train_line
 from graphrec.errors import InputError
-from graphrec.graph.build import BipartiteGraph, build_graph
+from graphrec.graph.build import BipartiteGraph, ClassNodes, build_graph
 from graphrec.text.keywords import KeywordConfig, KeywordResult, extract_keywords
 from graphrec.text.mapping import map_to_vocabulary
 from graphrec.vision.base import Featurizer
 from graphrec.vision.extract import extract_features
+from graphrec.vision.heads import ClassifierHead
 
 log = get_logger(__name__)
 
 __all__ = [
     "FeaturizedImages",
     "Timings",
+    "class_nodes",
     "embed_graph",
     "featurize_images",
+    "load_class_rows",
     "make_graph",
     "map_images",
     "select_keywords",
@@ -129,9 +133,109 @@ def featurize_images(
     return FeaturizedImages(ImageSet(records=kept, provenance=dict(images.provenance)), rows, list(failures))
 
 
-def make_graph(keywords: KeywordResult, images: ImageSet, image_keyword_weight: float = 1.0) -> BipartiteGraph:
-    """Stage 4: the weighted song-keyword-image graph (images already mapped onto the vocabulary)."""
-    return build_graph(keywords, images, image_keyword_weight=image_keyword_weight)
+class ClassRowLike(Protocol):
+    """A class-keyword table row (see :mod:`graphrec.data.class_tables`)."""
+
+    index: int | None
+    name: str
+    keywords: tuple[str, ...]
+    weights: tuple[float, ...]
+    line: int
+
+
+def class_nodes(
+    head: ClassifierHead, rows: Iterable[ClassRowLike], vocabulary: Sequence[str], *, where: str = "class table"
+) -> tuple[ClassNodes, dict[str, Any]]:
+    """Stage 4a, the classifier bridge: the head's classes that the table ties to vocabulary keywords.
+
+    Every row must name a class of ``head`` by its index and label (a table written for another label
+    set is an error naming the row). Keywords outside the vocabulary are left out and counted; classes
+    left with no keyword get no node and are listed in the report, never dropped silently.
+    """
+    column = {w: j for j, w in enumerate(vocabulary)}
+    ids: list[str] = []
+    labels: list[str] = []
+    data: list[float] = []
+    cols: list[int] = []
+    indptr = [0]
+    no_keyword: list[str] = []  # the table names no keyword for it (no classical-lyric counterpart)
+    outside: list[str] = []  # its keywords are all outside the vocabulary
+    words_outside: dict[str, int] = {}
+    seen: set[int] = set()
+    n_rows = 0
+    for row in rows:
+        n_rows += 1
+        index = row.index
+        if index is None or not 0 <= index < len(head.labels) or head.labels[index] != row.name:
+            expected = head.labels[index] if index is not None and 0 <= index < len(head.labels) else None
+            raise InputError(
+                f"{where} line {row.line}: class {index!r} {row.name!r} is not class {index!r} of the classifier "
+                f"{head.name!r} (which is {expected!r}); the table must be written for {head.name!r} "
+                "(index and name as the classifier numbers and names them)."
+            )
+        if index in seen:
+            raise InputError(f"{where} line {row.line}: class {index} {row.name!r} appears twice; give each class one row.")
+        seen.add(index)
+        if not row.keywords:
+            no_keyword.append(row.name)
+            continue
+        kept = [(column[w], float(x)) for w, x in zip(row.keywords, row.weights) if w in column]
+        for w in row.keywords:
+            if w not in column:
+                words_outside[w] = words_outside.get(w, 0) + 1
+        if not kept:
+            outside.append(row.name)
+            continue
+        ids.append(str(index))
+        labels.append(row.name)
+        for j, x in sorted(kept):
+            cols.append(j)
+            data.append(x)
+        indptr.append(len(cols))
+    matrix = sp.csr_matrix((np.asarray(data, np.float32), np.asarray(cols, np.int64), np.asarray(indptr, np.int64)),
+                           shape=(len(ids), len(vocabulary)))
+    report = {
+        "classifier": head.name,
+        "classes": len(head.labels),
+        "table_rows": n_rows,
+        "in_graph": len(ids),
+        "without_keywords_in_table": len(no_keyword),
+        "keywords_outside_vocabulary": len(outside),
+        "classes_outside_vocabulary": outside,
+        "words_outside_vocabulary": dict(sorted(words_outside.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "not_in_table": len(head.labels) - len(seen),
+    }
+    if outside:
+        log.info("classifier bridge: %d classes name only keywords outside the vocabulary (e.g. %s)", len(outside), ", ".join(outside[:5]))
+    log.info("classifier bridge: %d of %d %s classes tied to keywords", len(ids), len(head.labels), head.name)
+    return ClassNodes(ids=ids, labels=labels, keywords=matrix), report
+
+
+def load_class_rows(path: str | None, head: ClassifierHead) -> tuple[Sequence[ClassRowLike], str]:
+    """The class-keyword table for ``head``: the file at ``path``, else the shipped one for its label set."""
+    from graphrec.data.class_tables import IMAGENET_KEYWORDS, load_imagenet_table
+
+    if path is None:
+        if head.name != "imagenet1k":
+            raise InputError(
+                f"no class-keyword table ships for the classifier {head.name!r}; pass BuildConfig(class_table=PATH) "
+                "or BuildConfig(classifier_bridge=False)."
+            )
+        path = str(IMAGENET_KEYWORDS)
+    return load_imagenet_table(path), str(path)
+
+
+def make_graph(
+    keywords: KeywordResult,
+    images: ImageSet,
+    image_keyword_weight: float = 1.0,
+    *,
+    classes: ClassNodes | None = None,
+    class_keyword_weight: float = 1.0,
+) -> BipartiteGraph:
+    """Stage 4: the weighted song-keyword-image(-class) graph (images already mapped onto the vocabulary)."""
+    return build_graph(keywords, images, image_keyword_weight=image_keyword_weight, classes=classes,
+                       class_keyword_weight=class_keyword_weight)
 
 
 def embed_graph(graph: BipartiteGraph, config: LineConfig, *, show_progress: bool | None = None) -> LineResult:

@@ -1,8 +1,12 @@
 """The weighted bipartite graph of the paper: songs and images on one side, keywords on the other.
 
-Node ids are typed (``song:<id>``, ``image:<id>``, ``kw:<word>``) so a song and an image with the same
-id, or a keyword spelled like an id, never collide. Edge weights: song-keyword = the keyword's weight
-in the song (`KeywordResult.weights`), image-keyword = the manifest weight x ``image_keyword_weight``.
+Node ids are typed (``song:<id>``, ``image:<id>``, ``kw:<word>``, ``class:<id>``) so a song and an image
+with the same id, or a keyword spelled like an id, never collide. Edge weights: song-keyword = the
+keyword's weight in the song (`KeywordResult.weights`), image-keyword = the manifest weight x
+``image_keyword_weight``. The classifier bridge adds a third kind on the song side: the classes of an
+image classifier (ImageNet's "seashore", "alp", ...), each tied to the keywords its reviewed table
+names (class-keyword = the table's weight x ``class_keyword_weight``), so that LINE places a class
+where the songs and images of its keywords are.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from graphrec._io import atomic_writer
 from graphrec.errors import InputError, UnknownKeywordError
@@ -22,8 +27,40 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.data.images import ImageSet
     from graphrec.text.keywords import KeywordResult
 
-SONG, IMAGE, KEYWORD = 0, 1, 2
-KIND_NAMES = {SONG: "song", IMAGE: "image", KEYWORD: "keyword"}
+SONG, IMAGE, KEYWORD, CLASS = 0, 1, 2, 3
+KIND_NAMES = {SONG: "song", IMAGE: "image", KEYWORD: "keyword", CLASS: "class"}
+
+
+@dataclass
+class ClassNodes:
+    """Classifier classes tied to vocabulary keywords: the classifier bridge's part of the graph.
+
+    ``ids[i]`` names class row i (its index in the classifier, as a string, since labels repeat:
+    ImageNet has two "crane"s); ``keywords`` is ``(len(ids), len(vocabulary))`` with weights in (0, 1]
+    and at least one keyword per row (classes without one have no place in the graph).
+    """
+
+    ids: list[str]
+    labels: list[str]
+    keywords: sp.csr_matrix
+
+    def __post_init__(self) -> None:
+        self.keywords = sp.csr_matrix(self.keywords, dtype=np.float32)
+        if not (len(self.ids) == len(self.labels) == self.keywords.shape[0]):
+            raise InputError(
+                f"ClassNodes: {len(self.ids)} ids, {len(self.labels)} labels and {self.keywords.shape[0]} keyword rows; "
+                "give one of each per class."
+            )
+        if len(set(self.ids)) != len(self.ids):
+            raise InputError("ClassNodes: class ids repeat; give each class once.")
+        empty = np.flatnonzero(np.diff(self.keywords.indptr) == 0)
+        if len(empty):
+            raise InputError(f"ClassNodes: class {self.labels[empty[0]]!r} has no keyword; leave such classes out.")
+        if self.keywords.nnz and not (np.all(np.isfinite(self.keywords.data)) and self.keywords.data.min() > 0 and self.keywords.data.max() <= 1):
+            raise InputError("ClassNodes: class-keyword weights must be in (0, 1].")
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 @dataclass
@@ -67,7 +104,9 @@ class BipartiteGraph:
         try:
             return self._index[node_id]
         except KeyError:
-            raise KeyError(f"no node {node_id!r} in the graph; node ids look like 'song:<id>', 'image:<id>', 'kw:<word>'") from None
+            raise KeyError(
+                f"no node {node_id!r} in the graph; node ids look like 'song:<id>', 'image:<id>', 'kw:<word>', 'class:<id>'"
+            ) from None
 
     def directed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each undirected edge in both directions (what LINE samples from)."""
@@ -107,6 +146,7 @@ class BipartiteGraph:
         kinds = self.node_kind[self.src]
         stats["song_keyword_edges"] = int((kinds == SONG).sum())
         stats["image_keyword_edges"] = int((kinds == IMAGE).sum())
+        stats["class_keyword_edges"] = int((kinds == CLASS).sum())
         return stats
 
     def write_graphml(self, path: str | Path) -> None:
@@ -117,14 +157,25 @@ class BipartiteGraph:
             nx.write_graphml(self.to_networkx(), handle, encoding="utf-8")
 
 
-def build_graph(keywords: "KeywordResult", images: "ImageSet", image_keyword_weight: float = 1.0) -> BipartiteGraph:
-    """The song-keyword and image-keyword graph. Node order: songs, images, keywords (vocabulary order).
+def build_graph(
+    keywords: "KeywordResult",
+    images: "ImageSet",
+    image_keyword_weight: float = 1.0,
+    *,
+    classes: ClassNodes | None = None,
+    class_keyword_weight: float = 1.0,
+) -> BipartiteGraph:
+    """The song-keyword and image-keyword graph, with class-keyword edges when ``classes`` are given.
+
+    Node order: songs, images, keywords (vocabulary order), classes.
 
     Images must already be labelled with vocabulary words (see `graphrec.text.mapping.map_to_vocabulary`);
     an unknown keyword raises `UnknownKeywordError` naming it.
     """
     if not image_keyword_weight > 0:
         raise InputError(f"image_keyword_weight must be > 0, got {image_keyword_weight!r}.")
+    if not class_keyword_weight > 0:
+        raise InputError(f"class_keyword_weight must be > 0, got {class_keyword_weight!r}.")
     vocabulary = list(keywords.vocabulary)
     column = {w: j for j, w in enumerate(vocabulary)}
     matrix = keywords.weights.tocsr()
@@ -168,10 +219,25 @@ def build_graph(keywords: "KeywordResult", images: "ImageSet", image_keyword_wei
             img_src.append(n_songs + i)
             img_dst.append(kw_offset + j)
             img_w.append(float(w) * image_keyword_weight)
+    cls_src = cls_dst = np.zeros(0, np.int64)
+    cls_w = np.zeros(0, np.float32)
+    if classes is not None and len(classes):
+        if classes.keywords.shape[1] != len(vocabulary):
+            raise InputError(
+                f"class keywords have {classes.keywords.shape[1]} columns but the vocabulary has {len(vocabulary)} words; "
+                "map the class table onto this vocabulary (graphrec.stages.class_nodes)."
+            )
+        offset = len(node_ids)
+        node_ids = node_ids + [f"class:{c}" for c in classes.ids]
+        kinds = np.concatenate([kinds, np.full(len(classes), CLASS, np.int8)])
+        ccoo = classes.keywords.tocoo()
+        cls_src = ccoo.row.astype(np.int64) + offset
+        cls_dst = ccoo.col.astype(np.int64) + kw_offset
+        cls_w = ccoo.data.astype(np.float32) * class_keyword_weight
     return BipartiteGraph(
         node_ids=node_ids,
         node_kind=kinds,
-        src=np.concatenate([song_src, np.asarray(img_src, dtype=np.int64)]).astype(np.int32),
-        dst=np.concatenate([song_dst, np.asarray(img_dst, dtype=np.int64)]).astype(np.int32),
-        weight=np.concatenate([song_w, np.asarray(img_w, dtype=np.float32)]),
+        src=np.concatenate([song_src, np.asarray(img_src, dtype=np.int64), cls_src]).astype(np.int32),
+        dst=np.concatenate([song_dst, np.asarray(img_dst, dtype=np.int64), cls_dst]).astype(np.int32),
+        weight=np.concatenate([song_w, np.asarray(img_w, dtype=np.float32), cls_w]),
     )

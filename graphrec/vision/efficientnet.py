@@ -24,6 +24,7 @@ from typing import Any
 from graphrec._log import get_logger
 from graphrec.errors import MissingWeightsError, describe_path
 from graphrec.vision.base import TorchFeaturizer, resolve_device
+from graphrec.vision.heads import ClassifierHead, imagenet_categories
 from graphrec.vision.weights import verify_weights_file
 
 log = get_logger(__name__)
@@ -87,6 +88,14 @@ class EfficientNetLite0(TorchFeaturizer):
 
     def forward(self, batch: Any) -> Any:
         return self.model.extract_features(batch).mean(dim=(2, 3))
+
+    def classifier_head(self) -> ClassifierHead:
+        """The network's own ImageNet classifier (its final Linear; dropout is the identity at inference)."""
+        fc = self.model._fc
+        return ClassifierHead(
+            "imagenet1k", imagenet_categories(),
+            fc.weight.detach().float().cpu().numpy().copy(), fc.bias.detach().float().cpu().numpy().copy(),
+        )
 
     def classify(self, images: Any) -> Any:
         """ImageNet class probabilities ``(n, 1000)`` (a check that the weights are real)."""

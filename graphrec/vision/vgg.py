@@ -20,6 +20,7 @@ from typing import Any, Literal
 from graphrec._log import get_logger
 from graphrec.errors import MissingWeightsError, describe_path
 from graphrec.vision.base import TorchFeaturizer, resolve_device
+from graphrec.vision.heads import ClassifierHead, imagenet_categories
 from graphrec.vision.weights import hub_checkpoint_path, verify_weights_file
 
 log = get_logger(__name__)
@@ -82,9 +83,19 @@ class VGG19Fc7(TorchFeaturizer):
                 )
         self.pretrained = weights is not None
         cut = 5 if layer == "fc7" else 4  # classifier: Linear, ReLU, Dropout, Linear(fc7), ReLU, Dropout, Linear
+        fc8 = net.classifier[6]
+        # fc8 (fc7 -> 1000 ImageNet logits) is kept aside for the classifier bridge; random weights have no classes.
+        self._fc8 = (fc8.weight.detach().float().cpu().numpy().copy(), fc8.bias.detach().float().cpu().numpy().copy()) if self.pretrained else None
         net.classifier = net.classifier[:cut]
         self.model = net.eval().requires_grad_(False)
         self.to(resolve_device(device))
+
+    def classifier_head(self) -> ClassifierHead | None:
+        """VGG-19's fc8 over the 1,000 ImageNet classes (None with random weights)."""
+        if self._fc8 is None:
+            return None
+        weight, bias = self._fc8
+        return ClassifierHead("imagenet1k", imagenet_categories(), weight, bias, relu_input=self.layer == "fc7_pre_relu")
 
     # ------------------------------------------------------------------ weights
 

@@ -1,0 +1,216 @@
+"""The query side of the recommender, as array functions: the first stage's evidence and the second stage's ranking.
+
+First stage (:func:`gather_evidence`): what a photo shows, in the graph's terms. Two sources, either or
+both (``RecommendConfig.first_stage``):
+
+* **nearest images** (the paper's): the ``k_images`` dataset images nearest in feature space, each
+  weighted by a softmax of its cosine similarity; they give keyword evidence (their keywords) and a
+  point in LINE space (the weighted mean of their vectors);
+* **the classifier bridge**: the featurizer's own classifier (ImageNet for EfficientNet-Lite0 and
+  VGG-19) reads class probabilities off the same features; the most probable classes that the class
+  table ties to keywords give keyword evidence and a LINE point (their class nodes' vectors).
+
+Each source is weighted by its confidence (the best image similarity; the probability mass on
+classes that have keywords), so a photo unlike every dataset image leans on the classifier and the
+other way round. When neither source is confident, there is no evidence, and the recommender says
+so instead of returning songs with made-up reasons.
+
+Second stage (:func:`rank_songs`): every song is scored by its LINE cosine to the evidence point,
+its relevance to the evidence keywords (its keyword weights, which say how central each image is to
+it) and its substance (a one-line scrap is rarely the best answer); the ``k`` songs are then chosen
+proportionally across the evidence keywords (PM-2 style seat allocation: a photo of a snowy forest
+gets songs of snow and of trees, not ten of snow), skipping near-duplicate lyrics. ``scores`` are the
+combined scores, sorted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["Evidence", "RankWeights", "gather_evidence", "lyric_substance", "rank_songs", "unit_rows"]
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.maximum(norms, np.float32(1e-12))
+
+
+@dataclass
+class Evidence:
+    """What the first stage found for one photo."""
+
+    keywords: np.ndarray  # (V,) float64 keyword evidence, sums to 1 (all zero when empty)
+    point: np.ndarray  # (D,) unit-length point in LINE space (all zero when empty)
+    images: list[tuple[int, float]] = field(default_factory=list)  # (image row, cosine similarity), nearest first
+    classes: list[tuple[int, float]] = field(default_factory=list)  # (class row, probability), most probable first
+    image_confidence: float = 0.0  # cosine similarity of the nearest image (0 when the stage is off)
+    class_mass: float = 0.0  # probability mass on classes that have keywords (0 when the bridge is off)
+    share: dict[str, float] = field(default_factory=dict)  # each source's share of the evidence, "images"/"classifier"
+
+    @property
+    def empty(self) -> bool:
+        return not self.share
+
+
+def _softmax(values: np.ndarray, temperature: float) -> np.ndarray:
+    z = (values - values.max()) / max(temperature, 1e-6)
+    w = np.exp(z)
+    return w / w.sum()
+
+
+def gather_evidence(
+    *,
+    image_rows: np.ndarray | None,
+    image_sims: np.ndarray | None,
+    image_keywords: sp.csr_matrix,
+    image_vectors: np.ndarray,
+    class_probs: np.ndarray | None,
+    class_keywords: sp.csr_matrix | None,
+    class_vectors: np.ndarray | None,
+    top_classes: int,
+    image_temperature: float,
+    image_weight: float,
+    classifier_weight: float,
+    min_image_similarity: float,
+    min_class_mass: float,
+) -> Evidence:
+    """One photo's evidence from its nearest images (rows, cosine similarities) and/or its class probabilities.
+
+    ``class_probs`` are the probabilities of the classes that have keywords (rows of ``class_keywords``
+    and ``class_vectors``), so their sum is the mass the classifier puts on lyric-relevant classes.
+    """
+    n_words = image_keywords.shape[1]
+    dim = image_vectors.shape[1]
+    parts: list[tuple[str, float, np.ndarray, np.ndarray]] = []  # (source, weight, keyword evidence, point)
+    evidence = Evidence(keywords=np.zeros(n_words), point=np.zeros(dim, np.float32))
+
+    if image_rows is not None and image_sims is not None and len(image_rows):
+        evidence.images = [(int(r), float(s)) for r, s in zip(image_rows, image_sims)]
+        evidence.image_confidence = float(np.max(image_sims))
+        if evidence.image_confidence >= min_image_similarity and image_weight > 0:
+            w = _softmax(np.asarray(image_sims, dtype=np.float64), image_temperature)
+            words = np.asarray(image_keywords[image_rows].T @ w).ravel()
+            point = (w[:, None] * unit_rows(image_vectors[image_rows])).sum(axis=0)
+            if words.sum() > 0:
+                parts.append(("images", image_weight * evidence.image_confidence, words / words.sum(), unit_rows(point)))
+
+    if class_probs is not None and class_keywords is not None and class_vectors is not None and len(class_probs):
+        evidence.class_mass = float(class_probs.sum())
+        top = np.argsort(-class_probs, kind="stable")[:top_classes]
+        top = top[class_probs[top] > 0]
+        evidence.classes = [(int(c), float(class_probs[c])) for c in top]
+        if evidence.class_mass >= min_class_mass and classifier_weight > 0 and len(top):
+            p = class_probs[top].astype(np.float64)
+            words = np.asarray(class_keywords[top].T @ p).ravel()
+            point = (p[:, None] * unit_rows(class_vectors[top])).sum(axis=0)
+            if words.sum() > 0:
+                parts.append(("classifier", classifier_weight * evidence.class_mass, words / words.sum(), unit_rows(point)))
+
+    total = sum(weight for _, weight, _, _ in parts)
+    if total <= 0:
+        return evidence
+    for source, weight, words, point in parts:
+        evidence.keywords += (weight / total) * words
+        evidence.point = evidence.point + (weight / total) * point
+        evidence.share[source] = weight / total
+    evidence.point = unit_rows(evidence.point)
+    return evidence
+
+
+def lyric_substance(lyrics: Sequence[str], *, target_chars: float) -> np.ndarray:
+    """Per song, how much of a song it is: Chinese (or other word) characters over ``target_chars``, capped at 1."""
+    counts = np.array([sum(1 for ch in text if ch.isalnum()) for text in lyrics], dtype=np.float64)
+    return np.minimum(1.0, counts / max(target_chars, 1.0)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class RankWeights:
+    """How the second stage mixes its three signals, and how it spreads the ``k`` places."""
+
+    line: float = 1.0  # LINE cosine of the song to the evidence point
+    keywords: float = 1.0  # the song's weight on the evidence keywords
+    substance: float = 0.5  # the song's length, up to a typical song's
+    pool: int = 300  # best-scored songs the proportional selection chooses from
+    min_share: float = 0.1  # evidence keywords below this share get no place of their own
+    duplicate_overlap: float = 0.6  # character-bigram overlap above which two lyrics count as the same song
+
+
+def _bigrams(text: str) -> frozenset[str]:
+    chars = [ch for ch in text if ch.isalnum()]
+    return frozenset(a + b for a, b in zip(chars, chars[1:]))
+
+
+def rank_songs(
+    evidence: Evidence,
+    *,
+    song_vectors: np.ndarray,
+    song_keywords: sp.csr_matrix,
+    substance: np.ndarray,
+    lyrics: Sequence[str],
+    k: int,
+    weights: RankWeights,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` song rows for ``evidence`` and their scores, best first (``song_vectors`` unit length).
+
+    Every song is scored; the best ``weights.pool`` are candidates. Places are handed out one at a
+    time to the evidence keyword with the highest ``share / (2 * seats + 1)`` (Sainte-Laguë), and each
+    goes to that keyword's best-scored candidate not yet chosen and not a near-duplicate of one chosen
+    (a song counts for the evidence keyword it carries most); when a keyword has no candidate left,
+    the best remaining candidate takes the place.
+    """
+    if evidence.empty or k < 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    relevance = np.asarray(song_keywords @ evidence.keywords).ravel()
+    closeness = song_vectors @ evidence.point
+    score = weights.line * closeness + weights.keywords * relevance + weights.substance * substance
+    pool_size = min(len(score), max(weights.pool, k))
+    pool = np.argpartition(-score, pool_size - 1)[:pool_size] if pool_size < len(score) else np.arange(len(score))
+    pool = pool[np.lexsort((pool, -score[pool]))]  # best first, ties by row for determinism
+
+    words = np.flatnonzero(evidence.keywords >= weights.min_share)
+    if len(words) == 0:
+        words = np.array([int(np.argmax(evidence.keywords))])
+    share = evidence.keywords[words]
+    carried = song_keywords[pool][:, words].toarray() * share[None, :]  # (pool, aspects)
+    aspect_of = np.where(carried.max(axis=1) > 0, carried.argmax(axis=1), -1)
+    seats = np.zeros(len(words))
+    chosen: list[int] = []
+    taken = np.zeros(len(pool), dtype=bool)
+    grams: list[frozenset[str]] = []
+
+    def duplicate(row: int) -> bool:
+        mine = _bigrams(lyrics[row])
+        for other in grams:
+            small = min(len(mine), len(other))
+            if small and len(mine & other) / small > weights.duplicate_overlap:
+                return True
+        return False
+
+    while len(chosen) < min(k, len(pool)):
+        aspect = int(np.argmax(share / (2 * seats + 1)))
+        picked = None
+        for order in (np.flatnonzero((aspect_of == aspect) & ~taken), np.flatnonzero(~taken)):
+            for j in order:
+                taken[j] = True  # a near-duplicate is passed over for good
+                if not duplicate(int(pool[j])):
+                    picked = int(j)
+                    break
+            if picked is not None:
+                break
+        if picked is None:
+            break
+        chosen.append(int(pool[picked]))
+        grams.append(_bigrams(lyrics[int(pool[picked])]))
+        if aspect_of[picked] >= 0:
+            seats[aspect_of[picked]] += 1
+        else:
+            seats[aspect] += 1
+    rows = np.asarray(chosen, dtype=np.int64)
+    order = np.lexsort((rows, -score[rows]))
+    return rows[order], score[rows][order].astype(np.float32)
