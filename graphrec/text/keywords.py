@@ -72,6 +72,10 @@ class KeywordConfig:
     method: Method = "tfidf"
     k: int = 72
     vocabulary: tuple[str, ...] | None = None  # a given list instead of selection
+    # words made reachable beside the k selected ones (e.g. what photo classes and classifier classes
+    # name: 猫, 茶, 杯): each joins the vocabulary when it occurs in at least include_min_df songs
+    include: tuple[str, ...] = ()
+    include_min_df: int = 20
     allow_pos: tuple[str, ...] = DEFAULT_POS
     min_length: int = 1  # Chinese words; classical imagery is one character
     min_df: int = 2  # a candidate must occur in at least this many songs
@@ -96,12 +100,12 @@ class KeywordConfig:
             if not self.vocabulary:
                 raise ValueError("KeywordConfig.vocabulary is empty; give at least one word or None to select them.")
             object.__setattr__(self, "vocabulary", tuple(self.vocabulary))
-        for name in ("allow_pos", "extra_stopwords", "skip_title_sources"):
+        for name in ("allow_pos", "extra_stopwords", "skip_title_sources", "include"):
             value = getattr(self, name)
             if isinstance(value, str):
                 raise ValueError(f"KeywordConfig.{name} must be a tuple of strings, got the string {value!r}.")
             object.__setattr__(self, name, tuple(value))
-        for name in ("min_length", "min_df"):
+        for name in ("min_length", "min_df", "include_min_df"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"KeywordConfig.{name} must be a positive integer, got {value!r}.")
@@ -109,6 +113,11 @@ class KeywordConfig:
             raise ValueError(f"KeywordConfig.single_chars must be 'imagery' or 'pos', got {self.single_chars!r}.")
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 0:
             raise ValueError(f"KeywordConfig.workers must be 0 (all cores) or a positive integer, got {self.workers!r}.")
+
+
+def _normal(word: str) -> str:
+    """Chinese words as written, others lower-cased (as tokens are), both stripped."""
+    return word.strip() if _CJK.search(word) else word.strip().lower()
 
 
 @dataclass
@@ -415,8 +424,10 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     given = None
     if config.vocabulary is not None:
         given = list(dict.fromkeys(w.strip() if _CJK.search(w) else w.strip().lower() for w in config.vocabulary))
-    filt = _Filter(config, force=given or ())
+    include = [] if given is not None else list(dict.fromkeys(_normal(w) for w in config.include if w.strip()))
+    filt = _Filter(config, force=given or include)
     counts = [filt.counts(t) for t in tokens]
+    included: list[str] = []
 
     if given is not None:
         vocabulary = given
@@ -427,9 +438,21 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         if missing:
             log.warning("%d given vocabulary words occur in no song: %s", len(missing), "、".join(missing[:20]))
     else:
-        vocabulary, df_sel = select_vocabulary(counts, config.k, config.min_df)
+        plain = _Filter(config) if include else filt
+        # the k words are chosen as if nothing were included (an included word counts only by its rule below)
+        candidates = [{w: n for w, n in c.items() if w not in filt.force or plain.informative(w)} for c in counts] if include else counts
+        vocabulary, df_sel = select_vocabulary(candidates, config.k, config.min_df)
         df = Counter(df_sel)
         source = "selected"
+        if include:
+            include_df = Counter(w for c in counts for w in include if c.get(w))
+            for word in sorted(include, key=lambda w: (-include_df[w], w)):
+                if word not in df and include_df[word] >= config.include_min_df:
+                    vocabulary.append(word)
+                    df[word] = include_df[word]
+                    included.append(word)
+            log.info("vocabulary: %d selected + %d of %d included words found in >= %d songs",
+                     len(vocabulary) - len(included), len(included), len(include), config.include_min_df)
         if not vocabulary:
             raise InputError(
                 f"no informative keyword occurs in {config.min_df} or more of the {len(songs)} songs; "
@@ -477,6 +500,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     stats: dict[str, object] = {
         "method": config.method,
         "vocabulary_source": source,
+        "included": included,
         "k": len(vocabulary),
         "songs_in": n_songs,
         "songs_kept": len(kept),
