@@ -262,6 +262,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"- distinct words: {len(words)} (photo classes {len(pc)}, overrides {len(overrides.keyword_counts())}, ImageNet {len(ic)})",
         f"- photos: {n_photos}, {n_labelled} of them with keywords" if n_photos else "- photos: folders not found",
         f"- photo classes without keywords: {', '.join('/'.join(r.key) for r in classes.without_keywords())}",
+    ]
+    if vocab:
+        for label, table in (("photo classes", classes), ("overrides", overrides), ("ImageNet classes", imagenet)):
+            lines.append(f"- against the {len(vocab)}-word vocabulary, {label}: {ct.check_against_vocabulary(table, vocab).summary()}")
+    lines += [
         "",
         "| word | songs (df) | photo classes | ImageNet classes | photos |" + (" in vocabulary |" if vocab else ""),
         "|---|---:|---:|---:|---:|" + ("---|" if vocab else ""),
