@@ -238,7 +238,7 @@ def load_imagenet_table(path: PathLike | None = None, *, categories: Sequence[st
     """
     table = read_class_table(IMAGENET_KEYWORDS if path is None else path, "imagenet")
     if categories is not None:
-        by_index = {row.index: row for row in table}
+        by_index = {row.index: row for row in table if row.index is not None}
         for i, name in enumerate(categories):
             row = by_index.get(i)
             if row is None:
