@@ -31,6 +31,7 @@ from graphrec._io import atomic_write_json, atomic_write_text
 from graphrec._log import progress
 from graphrec.evaluate.protocol import (
     METHODS,
+    PAPER_K,
     PAPER_KS,
     PAPER_NS,
     VARIANTS,
@@ -91,6 +92,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--feature-norms", default="l2,none", help="values for --ablate feature_norm (none = the paper's raw Euclidean)")
     p.add_argument("--cache-dir", type=Path, default=default_cache_dir(), help="feature cache (default $GRAPHREC_CACHE/experiments)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    photos = p.add_argument_group("real photos (--photos): precision@k and hit-rate@k of songs judged on lyric text")
+    photos.add_argument("--photos", type=Path, help="a folder of <source>/<class>/ photos labelled by the class table "
+                        "(e.g. ../shared/data/photos): run the real-photo evaluation instead of the emoji hit-rate table")
+    photos.add_argument("--truth-n", type=int, default=5, help="Cilin related words added per class word (default 5)")
+    photos.add_argument("-k", type=int, default=PAPER_K, help=f"songs per photo (default {PAPER_K}, the paper's cut-off)")
     return p.parse_args(argv)
 
 
@@ -212,6 +218,10 @@ class Experiment:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.photos is not None:
+        from _photos import run_photos
+
+        return run_photos(args)
     t0 = time.perf_counter()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -45,7 +45,7 @@ class RecommendConfig:
     image_weight: float = 1.0  # weight of the nearest-image evidence (times its confidence)
     classifier_weight: float = 1.0  # weight of the classifier evidence (times its confidence)
     min_image_similarity: float = 0.0  # below this best cosine the nearest images give no evidence
-    min_class_mass: float = 0.0  # below this probability mass on keyword classes the classifier gives none
+    min_class_mass: float = 0.0  # below this probability of its likeliest keyword the classifier gives none
     line_weight: float = 1.0  # second stage: LINE cosine to the evidence point
     keyword_weight: float = 1.0  # second stage: the song's weight on the evidence keywords
     substance_weight: float = 0.5  # second stage: the song's length, up to substance_chars
@@ -96,6 +96,9 @@ class BuildConfig:
     classifier_bridge: bool = True  # on when the featurizer has a classifier head (EfficientNet-Lite0, VGG-19)
     class_table: str | None = None  # CSV index,name,keywords,weights,reason; None = the shipped ImageNet table
     class_keyword_weight: float = 1.0  # multiplies the table's class-keyword weights in the graph
+    # Make what photo classes and classifier classes name reachable: their words join the vocabulary
+    # when enough songs sing of them (KeywordConfig.include_min_df); see stages.vocabulary_config.
+    include_class_words: bool = True
 
     def __post_init__(self) -> None:
         for name, kind in (("keywords", KeywordConfig), ("line", LineConfig), ("recommend", RecommendConfig)):

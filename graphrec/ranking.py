@@ -10,9 +10,9 @@ both (``RecommendConfig.first_stage``):
   VGG-19) reads class probabilities off the same features; the most probable classes that the class
   table ties to keywords give keyword evidence and a LINE point (their class nodes' vectors).
 
-Each source is weighted by its confidence (the best image similarity; the probability mass on
-classes that have keywords), so a photo unlike every dataset image leans on the classifier and the
-other way round. When neither source is confident, there is no evidence, and the recommender says
+Each source is weighted by its confidence (the best image similarity; the classifier's probability
+for its likeliest keyword, summed over the classes that name it), so a photo unlike every dataset
+image leans on the classifier and the other way round. When neither source is confident, there is no evidence, and the recommender says
 so instead of returning songs with made-up reasons.
 
 Second stage (:func:`rank_songs`): every song is scored by its LINE cosine to the evidence point,
@@ -50,7 +50,7 @@ class Evidence:
     images: list[tuple[int, float]] = field(default_factory=list)  # (image row, cosine similarity), nearest first
     classes: list[tuple[int, float]] = field(default_factory=list)  # (class row, probability), most probable first
     image_confidence: float = 0.0  # cosine similarity of the nearest image (0 when the stage is off)
-    class_mass: float = 0.0  # probability mass on classes that have keywords (0 when the bridge is off)
+    class_mass: float = 0.0  # the classifier's probability for its likeliest keyword (0 when the bridge is off)
     share: dict[str, float] = field(default_factory=dict)  # each source's share of the evidence, "images"/"classifier"
 
     @property
@@ -83,7 +83,8 @@ def gather_evidence(
     """One photo's evidence from its nearest images (rows, cosine similarities) and/or its class probabilities.
 
     ``class_probs`` are the probabilities of the classes that have keywords (rows of ``class_keywords``
-    and ``class_vectors``), so their sum is the mass the classifier puts on lyric-relevant classes.
+    and ``class_vectors``); the classifier's keyword evidence sums them over every class that names a
+    keyword, its LINE point averages the ``top_classes`` likeliest classes.
     """
     n_words = image_keywords.shape[1]
     dim = image_vectors.shape[1]
@@ -101,16 +102,17 @@ def gather_evidence(
                 parts.append(("images", image_weight * evidence.image_confidence, words / words.sum(), unit_rows(point)))
 
     if class_probs is not None and class_keywords is not None and class_vectors is not None and len(class_probs):
-        evidence.class_mass = float(class_probs.sum())
+        # The probability that the photo shows each keyword, summed over every class that names it:
+        # fifty dog breeds at 2% each are a confident 犬; a laptop (no keyword) leaves every word low.
+        by_word = np.asarray(class_keywords.T @ class_probs.astype(np.float64)).ravel()
+        evidence.class_mass = float(by_word.max()) if len(by_word) else 0.0
         top = np.argsort(-class_probs, kind="stable")[:top_classes]
         top = top[class_probs[top] > 0]
         evidence.classes = [(int(c), float(class_probs[c])) for c in top]
-        if evidence.class_mass >= min_class_mass and classifier_weight > 0 and len(top):
+        if evidence.class_mass >= min_class_mass and classifier_weight > 0 and len(top) and by_word.sum() > 0:
             p = class_probs[top].astype(np.float64)
-            words = np.asarray(class_keywords[top].T @ p).ravel()
             point = (p[:, None] * unit_rows(class_vectors[top])).sum(axis=0)
-            if words.sum() > 0:
-                parts.append(("classifier", classifier_weight * evidence.class_mass, words / words.sum(), unit_rows(point)))
+            parts.append(("classifier", classifier_weight * evidence.class_mass, by_word / by_word.sum(), unit_rows(point)))
 
     total = sum(weight for _, weight, _, _ in parts)
     if total <= 0:

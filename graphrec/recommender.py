@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -176,10 +177,7 @@ class Recommender:
         self._song_index = ExactIndex(self.song_vectors_)
         self._image_units = unit_rows(self.image_features_)
         self._song_units = unit_rows(self.song_vectors_)
-        lyrics = [s.lyrics for s in self.songs_]
-        lengths = [sum(1 for ch in text if ch.isalnum()) for text in lyrics]
-        target = config.recommend.substance_chars or float(np.median(lengths))
-        self.substance_ = lyric_substance(lyrics, target_chars=target)
+        self.substance_ = self._substance()
 
     # Views of the keyed vectors under the names the rest of graphrec reads (no copies).
     @property
@@ -215,6 +213,7 @@ class Recommender:
         images: ImageSet,
         config: BuildConfig | None = None,
         *,
+        fallback_images: ImageSet | None = None,
         keywords: KeywordResult | None = None,
         featurizer: Featurizer | None = None,
         image_features: np.ndarray | None = None,
@@ -222,10 +221,12 @@ class Recommender:
     ) -> "Recommender":
         """Build the whole model by running the stages of :mod:`graphrec.stages` in order.
 
-        ``keywords`` is stage 1's result for these songs and ``config.keywords`` when already at hand
-        (an experiment's folds share it). ``image_features`` (one row per record of ``images``, in
-        order) skips featurising; ``featurizer`` must then still be the one that made them, so that
-        queries land in the same space.
+        ``fallback_images`` stand in only for vocabulary words that no image of ``images`` carries
+        (the shipped emoji drawings beside the shipped photos). ``keywords`` is stage 1's result for
+        these songs and ``stages.vocabulary_config(config, featurizer)`` when already at hand (an
+        experiment's folds share it). ``image_features`` (one row per record of ``images``, then of
+        ``fallback_images``, in order) skips featurising; ``featurizer`` must then still be the one
+        that made them, so that queries land in the same space.
         """
         from graphrec import stages
         from graphrec.vision import get_featurizer
@@ -235,29 +236,31 @@ class Recommender:
             raise InputError("the song corpus is empty; give at least one song with lyrics.")
         if len(images) == 0:
             raise InputError("the image set is empty; give at least one keyword-labelled image.")
-        if image_features is not None and len(image_features) != len(images):
+        all_images = list(images) + list(fallback_images or [])
+        if image_features is not None and len(image_features) != len(all_images):
             raise InputError(
-                f"image_features has {len(image_features)} rows but the image set has {len(images)} images; "
-                "pass one feature row per image, in the image set's order."
+                f"image_features has {len(image_features)} rows but the image set has {len(all_images)} images; "
+                "pass one feature row per image, in the image set's order (then the fallback images')."
             )
         timings = stages.Timings()
-        with timings.stage("keywords"):
-            if keywords is None:
-                keywords = stages.select_keywords(songs, config.keywords, show_progress=show_progress)
-        mapped, map_stats = stages.map_images(images, keywords.vocabulary)
-        with timings.stage("features"):
-            if featurizer is None:
-                featurizer = get_featurizer(config.featurizer)
-            elif featurizer.name != config.featurizer:
-                config = dataclasses.replace(config, featurizer=featurizer.name)
-            featurized = stages.featurize_images(
-                mapped, featurizer, features=image_features,
-                feature_ids=None if image_features is None else [r.id for r in images], show_progress=show_progress,
-            )
-        classes, class_report = None, None
+        if featurizer is None:
+            featurizer = get_featurizer(config.featurizer)
+        elif featurizer.name != config.featurizer:
+            config = dataclasses.replace(config, featurizer=featurizer.name)
         head = head_of(featurizer) if config.classifier_bridge else None
         if config.classifier_bridge and head is None:
             log.info("featurizer %s has no classifier head: no classifier bridge", featurizer.name)
+        config = dataclasses.replace(config, keywords=stages.vocabulary_config(config, head))
+        with timings.stage("keywords"):
+            if keywords is None:
+                keywords = stages.select_keywords(songs, config.keywords, show_progress=show_progress)
+        mapped, map_stats = stages.map_images(images, keywords.vocabulary, fallback=fallback_images)
+        with timings.stage("features"):
+            featurized = stages.featurize_images(
+                mapped, featurizer, features=image_features,
+                feature_ids=None if image_features is None else [r.id for r in all_images], show_progress=show_progress,
+            )
+        classes, class_report = None, None
         if head is not None:
             rows_, table_path = stages.load_class_rows(config.class_table, head)
             classes, class_report = stages.class_nodes(head, rows_, keywords.vocabulary, where=f"class table {table_path!r}")
@@ -351,6 +354,23 @@ class Recommender:
             provenance=self.provenance,
             classes=self.classes_,
         )
+
+    def with_recommend_config(self, recommend: RecommendConfig) -> "Recommender":
+        """The same model (arrays shared, not copied) querying with other ``RecommendConfig`` settings."""
+        if not isinstance(recommend, RecommendConfig):
+            raise InputError(f"recommend must be a RecommendConfig, got {type(recommend).__name__}.")
+        other = copy.copy(self)
+        other.config = dataclasses.replace(self.config, recommend=recommend)
+        if recommend.feature_norm != self.config.recommend.feature_norm:
+            other._image_index = ExactIndex(other.prepare_features(self.image_features_))
+        if recommend.substance_chars != self.config.recommend.substance_chars:
+            other.substance_ = other._substance()
+        return other
+
+    def _substance(self) -> np.ndarray:
+        lyrics = [s.lyrics for s in self.songs_]
+        target = self.config.recommend.substance_chars or float(np.median([sum(1 for ch in t if ch.isalnum()) for t in lyrics]))
+        return lyric_substance(lyrics, target_chars=target)
 
     # ------------------------------------------------------------------ querying
 

@@ -7,6 +7,7 @@ takes the previous stages' results and its own config, and returns plain results
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphrec._log import get_logger
+from graphrec.config import BuildConfig
 from graphrec.data.images import ImageRecord, ImageSet
 from graphrec.data.songs import Song
 from graphrec.embed.line import LineConfig, LineResult, train_line
@@ -38,6 +40,7 @@ __all__ = [
     "featurize_images",
     "load_class_rows",
     "make_graph",
+    "vocabulary_config",
     "map_images",
     "select_keywords",
 ]
@@ -55,6 +58,22 @@ class Timings(dict[str, float]):
             self[f"{name}_s"] = self.get(f"{name}_s", 0.0) + time.perf_counter() - start
 
 
+def vocabulary_config(config: BuildConfig, head: ClassifierHead | None) -> KeywordConfig:
+    """The keyword settings a build uses: ``config.keywords``, plus, with ``config.include_class_words``, the
+    words of the photo-class table and of the classifier bridge's class table as words to make reachable
+    (each joins the vocabulary if enough songs sing of it: ``KeywordConfig.include_min_df``)."""
+    if not config.include_class_words or config.keywords.vocabulary is not None:
+        return config.keywords
+    from graphrec.data.class_tables import load_class_table
+
+    words = list(config.keywords.include)
+    words += [w for row in load_class_table() for w in row.keywords]
+    if head is not None:
+        rows, _ = load_class_rows(config.class_table, head)
+        words += [w for row in rows for w in row.keywords]
+    return dataclasses.replace(config.keywords, include=tuple(dict.fromkeys(words)))
+
+
 def select_keywords(songs: Sequence[Song], config: KeywordConfig, *, show_progress: bool | None = None) -> KeywordResult:
     """Stage 1: the keyword vocabulary and every kept song's keyword weights."""
     if len(songs) == 0:
@@ -67,11 +86,33 @@ def select_keywords(songs: Sequence[Song], config: KeywordConfig, *, show_progre
     return keywords
 
 
-def map_images(images: ImageSet, vocabulary: Sequence[str]) -> tuple[ImageSet, dict[str, Any]]:
-    """Stage 2: the images re-labelled with vocabulary words (the others dropped), and the mapping's counts."""
+def map_images(
+    images: ImageSet, vocabulary: Sequence[str], *, fallback: ImageSet | None = None
+) -> tuple[ImageSet, dict[str, Any]]:
+    """Stage 2: the images re-labelled with vocabulary words (the others dropped), and the mapping's counts.
+
+    ``fallback`` images (the shipped emoji drawings, say) stand in only where no image of ``images``
+    carries a vocabulary word: each keeps just the words no primary image covers, and is left out
+    when it has none.
+    """
     if len(images) == 0:
         raise InputError("the image set is empty; give at least one keyword-labelled image.")
     mapped, stats = map_to_vocabulary(images, vocabulary)
+    if fallback is not None and len(fallback):
+        covered = {w for r in mapped for w in r.keywords}
+        extra, fb_stats = map_to_vocabulary(fallback, vocabulary)
+        kept = []
+        for r in extra:
+            words = [(w, x) for w, x in zip(r.keywords, r.weights) if w not in covered]
+            if words:
+                kept.append(ImageRecord(r.id, r.path, tuple(w for w, _ in words), tuple(x for _, x in words), r.extra))
+        stats["fallback"] = {
+            "images_in": len(fallback), "images_kept": len(kept),
+            "words": sorted({w for r in kept for w in r.keywords}, key=list(vocabulary).index),
+        }
+        log.info("fallback images: %d of %d stand in for %d words no primary image covers",
+                 len(kept), len(fallback), len(stats["fallback"]["words"]))
+        mapped = ImageSet(list(mapped) + kept, dict(mapped.provenance))
     if len(mapped) == 0:
         raise InputError(
             f"none of the {len(images)} images has a keyword in the song vocabulary "

@@ -234,6 +234,65 @@ def read_image_folder(root: PathLike) -> ImageSet:
     return ImageSet(records, {"path": str(root), "format": "folder", "images": len(records), "ignored_files": ignored + len(loose)})
 
 
+def read_photo_classes(
+    root: PathLike,
+    *,
+    classes: Any = None,
+    overrides: Any = None,
+    sources: Sequence[str] | None = None,
+) -> ImageSet:
+    """Photos filed as ``<root>/<source>/<class>/<file>``, labelled by a reviewed class table.
+
+    Each photo gets its class row's keywords and weights (or its override row's, see
+    :mod:`graphrec.data.class_tables`); photos of classes whose row names no keyword are kept with no
+    keywords, so an experiment can count them (a build drops them when it maps images onto the
+    vocabulary, and reports it). A class folder missing from the table is an error naming it; files
+    that are not images by suffix are skipped and counted. Each record's ``extra`` holds its
+    ``source`` and ``class``.
+    """
+    from graphrec.data import class_tables
+
+    root = Path(root)
+    if not root.is_dir():
+        raise ImageError(f"photo folder {describe_path(root)} does not exist; give a folder of <source>/<class>/ photo folders.")
+    classes = class_tables.load_class_table() if classes is None else classes
+    overrides = class_tables.load_photo_overrides() if overrides is None else overrides
+    wanted = list(sources) if sources is not None else sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    records: list[ImageRecord] = []
+    ignored = 0
+    unlabelled: Counter[str] = Counter()
+    for source in wanted:
+        folder = root / source
+        if not folder.is_dir():
+            raise ImageError(f"photo folder {describe_path(folder)} does not exist; the sources under {describe_path(root)} are {wanted}.")
+        for class_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if classes.find(source, class_dir.name) is None:
+                raise ImageError(
+                    f"class folder {describe_path(class_dir)} has no row in the class table {describe_path(classes.path)}; "
+                    f"add a row '{source},{class_dir.name},<keywords>,<weights>,<reason>' (empty keywords if lyrics have no word for it)."
+                )
+            for file in sorted(class_dir.iterdir()):
+                if file.name.startswith(".") or not file.is_file() or file.suffix.lower() not in IMAGE_SUFFIXES:
+                    ignored += 1
+                    continue
+                words, weights = class_tables.photo_keywords(classes, overrides, source, class_dir.name, file.name)
+                if not words:
+                    unlabelled[f"{source}/{class_dir.name}"] += 1
+                records.append(ImageRecord(
+                    f"{source}/{class_dir.name}/{file.name}", str(file.resolve()), tuple(words), tuple(weights),
+                    (("source", source), ("class", class_dir.name)),
+                ))
+    if not records:
+        raise ImageError(f"photo folder {describe_path(root)} has no photos under <source>/<class>/ with suffixes {', '.join(IMAGE_SUFFIXES)}.")
+    if ignored:
+        log.warning("photo folder %s: %d files are not images by suffix and were skipped", root, ignored)
+    return ImageSet(records, {
+        "path": str(root), "format": "photo classes", "images": len(records), "ignored_files": ignored,
+        "class_table": str(classes.path), "overrides": str(overrides.path) if overrides is not None else None,
+        "photos_without_keywords": sum(unlabelled.values()), "classes_without_keywords": sorted(unlabelled),
+    })
+
+
 def read_images(path: PathLike) -> ImageSet:
     """A manifest file, a folder holding manifest.csv/manifest.jsonl, or a folder of keyword folders."""
     path = Path(path)
@@ -246,6 +305,11 @@ def read_images(path: PathLike) -> ImageSet:
 
 
 def load_default_images() -> ImageSet:
+    """The image side of the default model (see :func:`load_emoji_images`)."""
+    return load_emoji_images()
+
+
+def load_emoji_images() -> ImageSet:
     """The 64x64 Noto emoji drawings shipped in ``data/images/emoji`` with their Chinese CLDR keywords."""
     from graphrec.data.bundled import EMOJI_MANIFEST
 

@@ -1,0 +1,113 @@
+"""The first stage's evidence and the second stage's ranking, on arrays whose right answers are obvious."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, rank_songs, unit_rows
+
+VOCAB = ["雪", "林", "月"]
+
+
+def _evidence(**shares: float) -> Evidence:
+    words = np.array([shares.get(w, 0.0) for w in VOCAB])
+    return Evidence(keywords=words / words.sum(), point=np.array([1.0, 0.0], np.float32), share={"images": 1.0})
+
+
+def _songs(spec: list[tuple[str, float]]):
+    """One song per (keyword, LINE x-coordinate): keyword weight 1, vectors on the unit circle."""
+    rows = [[1.0 if w == word else 0.0 for w in VOCAB] for word, _ in spec]
+    vectors = unit_rows(np.array([[x, np.sqrt(max(0.0, 1 - x * x))] for _, x in spec], np.float32))
+    return sp.csr_matrix(np.array(rows, np.float32)), vectors
+
+
+def test_places_are_shared_in_proportion_to_the_evidence():
+    # 8 snow songs all closer than any of the 4 forest songs: score alone would give 5 snow songs.
+    keywords, vectors = _songs([("雪", 0.99 - i * 0.01) for i in range(8)] + [("林", 0.5 - i * 0.01) for i in range(4)])
+    pool = "春夏秋冬东南西北金木水火土日月星辰山川河海风云雨雪花鸟鱼虫琴棋书画诗酒茶歌"
+    lyrics = [pool[i * 3 : i * 3 + 3] * 2 for i in range(12)]  # twelve lyrics with no character pair in common
+    rows, scores = rank_songs(
+        _evidence(雪=0.6, 林=0.4), song_vectors=vectors, song_keywords=keywords, substance=np.ones(12, np.float32),
+        lyrics=lyrics, k=5, weights=RankWeights(),
+    )
+    words = [VOCAB[keywords[r].indices[0]] for r in rows]
+    assert sorted(words) == ["林", "林", "雪", "雪", "雪"]  # Sainte-Laguë: 3 seats to .6, 2 to .4
+    assert list(scores) == sorted(scores, reverse=True)  # scores are the ranking key
+    assert set(rows) >= {0, 1, 2, 8, 9}  # each keyword's best songs
+
+
+def test_one_keyword_gets_every_place_when_it_is_all_the_evidence():
+    keywords, vectors = _songs([("雪", 0.9), ("林", 0.95), ("雪", 0.8), ("雪", 0.7)])
+    rows, _ = rank_songs(
+        _evidence(雪=1.0), song_vectors=vectors, song_keywords=keywords, substance=np.ones(4, np.float32),
+        lyrics=["甲乙丙", "丁戊己", "庚辛壬", "癸子丑"], k=3, weights=RankWeights(),
+    )
+    assert sorted(rows.tolist()) == [0, 2, 3]
+
+
+def test_a_fragment_ranks_below_a_whole_song_of_the_same_relevance():
+    keywords, vectors = _songs([("雪", 0.9), ("雪", 0.9)])
+    lyrics = ["雪。", "大雪纷飞满山白，寒林夜静听无声；江上孤舟钓寒雪，梅枝相映月分明。"]
+    substance = lyric_substance(lyrics, target_chars=20)
+    assert substance[0] < 0.2 and substance[1] == 1.0
+    rows, scores = rank_songs(
+        _evidence(雪=1.0), song_vectors=vectors, song_keywords=keywords, substance=substance,
+        lyrics=lyrics, k=2, weights=RankWeights(substance=0.5),
+    )
+    assert rows.tolist() == [1, 0] and scores[0] > scores[1]
+
+
+def test_near_duplicate_lyrics_are_recommended_once():
+    keywords, vectors = _songs([("雪", 0.99), ("雪", 0.98), ("雪", 0.5)])
+    same = "大雪纷飞满山白寒林夜静听无声"
+    lyrics = [same, same + "。", "明月几时有把酒问青天不知天上"]
+    rows, _ = rank_songs(
+        _evidence(雪=1.0), song_vectors=vectors, song_keywords=keywords, substance=np.ones(3, np.float32),
+        lyrics=lyrics, k=2, weights=RankWeights(),
+    )
+    assert sorted(rows.tolist()) == [0, 2]
+
+
+def test_no_evidence_ranks_nothing():
+    keywords, vectors = _songs([("雪", 0.9)])
+    empty = Evidence(keywords=np.zeros(3), point=np.zeros(2, np.float32))
+    rows, scores = rank_songs(empty, song_vectors=vectors, song_keywords=keywords, substance=np.ones(1, np.float32),
+                              lyrics=["雪"], k=3, weights=RankWeights())
+    assert empty.empty and len(rows) == 0 and len(scores) == 0
+
+
+def _gather(**overrides):
+    image_keywords = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32))  # images: snow, forest, moon
+    class_keywords = sp.csr_matrix(np.array([[0, 0, 1.0], [1.0, 0.5, 0]], np.float32))  # classes: night sky, snowy wood
+    options = dict(
+        image_rows=np.array([0, 1]), image_sims=np.array([0.9, 0.8]),
+        image_keywords=image_keywords, image_vectors=np.eye(3, dtype=np.float32),
+        class_probs=np.array([0.1, 0.7]), class_keywords=class_keywords, class_vectors=np.eye(3, dtype=np.float32)[:2],
+        top_classes=5, image_temperature=0.05, image_weight=1.0, classifier_weight=1.0,
+        min_image_similarity=0.0, min_class_mass=0.0,
+    )
+    options.update(overrides)
+    return gather_evidence(**options)
+
+
+def test_nearer_images_count_more_and_sources_are_weighted_by_confidence():
+    images_only = _gather(class_probs=None)
+    # softmax over cosines .9 and .8 at temperature .05: e^2 : 1
+    assert images_only.keywords[:2] == pytest.approx([np.e**2 / (1 + np.e**2), 1 / (1 + np.e**2)])
+    assert images_only.share == {"images": 1.0}
+    both = _gather()
+    # confidences: best image .9; the classifier's likeliest keyword 雪 gets .7 (snowy wood) -> shares .9/1.6, .7/1.6
+    assert both.share["images"] == pytest.approx(0.9 / 1.6) and both.share["classifier"] == pytest.approx(0.7 / 1.6)
+    assert both.classes[0] == (1, pytest.approx(0.7))  # most probable class first
+    assert np.linalg.norm(both.point) == pytest.approx(1.0)
+    assert both.keywords.sum() == pytest.approx(1.0)
+
+
+def test_a_source_below_its_threshold_gives_no_evidence():
+    weak_images = _gather(min_image_similarity=0.95)
+    assert weak_images.share == {"classifier": 1.0}
+    neither = _gather(min_image_similarity=0.95, min_class_mass=0.9)
+    assert neither.empty and neither.keywords.sum() == 0
+    assert neither.image_confidence == pytest.approx(0.9) and neither.class_mass == pytest.approx(0.7)
