@@ -11,6 +11,7 @@ from graphrec.data.images import (
     ImageRecord,
     ImageSet,
     load_default_images,
+    load_emoji_images,
     read_image_folder,
     read_image_manifest,
     read_images,
@@ -154,7 +155,7 @@ def test_shipped_emoji_load_and_map():
     from graphrec.data.bundled import COUNTS_FILE
 
     counts = json.loads(COUNTS_FILE.read_text(encoding="utf-8"))["emoji"]
-    images = load_default_images()
+    images = load_emoji_images()
     assert len(images) == counts["images"] == 1911
     assert all(Path(r.path).is_file() for r in images.records[::97])
     snow = next(r for r in images if r.id == "emoji:2744")
@@ -163,3 +164,35 @@ def test_shipped_emoji_load_and_map():
     assert "emoji:2744" in {r.id for r in mapped}
     assert stats["images_mapped"] + stats["images_dropped"] == 1911
     assert 10 < stats["images_mapped"] < 300
+
+
+def test_shipped_photos_are_labelled_by_the_class_table():
+    from graphrec.data.bundled import COUNTS_FILE
+
+    counts = json.loads(COUNTS_FILE.read_text(encoding="utf-8"))["photos"]
+    photos = load_default_images()
+    assert len(photos) == counts["photos"] == 894
+    assert {dict(r.extra)["class"] for r in photos} == {"cloudy", "rain", "shine", "sunrise"}
+    by_id = {r.id: r for r in photos}
+    assert by_id["weather/cloudy/cloudy1.jpg"].keywords == ("云",)
+    # a snow scene filed under rain takes its override row's words, not the folder's
+    assert by_id["weather/rain/rain64.jpg"].keywords[0] == "雪" and "雨" not in by_id["weather/rain/rain64.jpg"].keywords
+    assert all(r.keywords for r in photos) and all(Path(r.path).is_file() for r in photos.records[::53])
+
+
+def test_photo_folders_need_a_class_row_and_skip_non_images(tmp_path):
+    from graphrec.data.class_tables import read_class_table
+    from graphrec.data.images import read_photo_classes
+
+    table = tmp_path / "classes.csv"
+    table.write_text("source,class,keywords,weights,reason\nmine,snow,雪,1,snow\nmine,desk,,,no lyric word\n", encoding="utf-8")
+    for name in ("snow", "desk"):
+        (tmp_path / "photos" / "mine" / name).mkdir(parents=True)
+        png(tmp_path / "photos" / "mine" / name / "a.png")
+    (tmp_path / "photos" / "mine" / "snow" / "notes.txt").write_text("not a photo")
+    photos = read_photo_classes(tmp_path / "photos", classes=read_class_table(table, "photo"))
+    assert [(r.id, r.keywords) for r in photos] == [("mine/desk/a.png", ()), ("mine/snow/a.png", ("雪",))]
+    assert photos.provenance["ignored_files"] == 1 and photos.provenance["classes_without_keywords"] == ["mine/desk"]
+    (tmp_path / "photos" / "mine" / "boat").mkdir()
+    with pytest.raises(ImageError, match=r"boat.*has no row in the class table"):
+        read_photo_classes(tmp_path / "photos", classes=read_class_table(table, "photo"))

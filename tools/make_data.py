@@ -9,6 +9,9 @@ Writes:
     data/images/emoji/img/<HEX>.png   the 1,911 Noto emoji drawings, 64x64
     data/images/emoji/manifest.csv    path,keywords,weight,id,... with the Chinese keywords
     data/images/emoji/LICENSE-*       emojibase, emoji-datasource, Noto (Apache-2.0) and CLDR notes
+    data/images/photos/weather/<class>/*.jpg   the Multi-class Weather photos (CC BY 4.0), labelled at read
+                                      time by graphrec/data/resources/photo_classes.csv (+ overrides)
+    data/images/photos/LICENSE-weather.txt     the attribution CC BY 4.0 asks for
     data/counts.json                  what was written (tests compare the loaders against it)
 The data/README.md (provenance) is kept by hand.
 """
@@ -119,6 +122,50 @@ def build_emoji(shared: Path, out: Path) -> dict[str, object]:
     }
 
 
+WEATHER_NOTE = """The photographs in weather/ are the Multi-class Weather Dataset for Image Classification by
+Gbeminiyi Ajayi (Mendeley Data, 2018, V1, doi:10.17632/4drtyfjtfy.1), licensed under the Creative
+Commons Attribution 4.0 International licence (CC BY 4.0, https://creativecommons.org/licenses/by/4.0/).
+
+Changes: a sample of the set (the test split committed to GitHub GiovTemp/ml-landscape-weather-classification,
+datasets/dataset1/test), re-encoded as JPEG (quality 80, longest side 224-320 px, EXIF orientation
+applied) for ../shared/data/photos; copied here unchanged from there. The class folders are the
+dataset's own (cloudy, rain, shine, sunrise); graphrec maps each onto song keywords with its reviewed
+table graphrec/data/resources/photo_classes.csv (snow scenes filed under rain/shine: photo_overrides.csv).
+"""
+
+# Photo sources whose licence lets the repository ship the files (see ../shared/data/PROVENANCE.md):
+# Caltech-101 and 15-Scene have no formal licence, so experiments read them from ../shared only.
+SHIPPED_PHOTO_SOURCES = ("weather",)
+
+
+def build_photos(shared: Path, out: Path) -> dict[str, object]:
+    folder = out / "images" / "photos"
+    counts: dict[str, int] = {}
+    for source in SHIPPED_PHOTO_SOURCES:
+        src_root = shared / "photos" / source
+        wanted = set()
+        for class_dir in sorted(p for p in src_root.iterdir() if p.is_dir()):
+            dest_dir = folder / source / class_dir.name
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            for image in sorted(class_dir.iterdir()):
+                if image.is_file() and image.suffix.lower() in (".jpg", ".jpeg", ".png"):
+                    dest = dest_dir / image.name
+                    wanted.add(dest)
+                    if not dest.exists() or dest.read_bytes() != image.read_bytes():
+                        shutil.copyfile(image, dest)
+                    counts[f"{source}/{class_dir.name}"] = counts.get(f"{source}/{class_dir.name}", 0) + 1
+        for stale in (folder / source).rglob("*"):  # a re-run with fewer photos must not leave old ones behind
+            if stale.is_file() and stale not in wanted:
+                stale.unlink()
+    atomic_write_text(folder / "LICENSE-weather.txt", WEATHER_NOTE)
+    return {
+        "photos": sum(counts.values()),
+        "by_class": counts,
+        "folder": "images/photos",
+        "bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data", help="the shared data folder")
@@ -127,10 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.shared / "chinese-poetry").is_dir() or not (args.shared / "emoji-zh").is_dir():
         parser.error(f"{args.shared} lacks chinese-poetry/ or emoji-zh/; see data/README.md for how to get them.")
     args.out.mkdir(parents=True, exist_ok=True)
-    counts = {"songs": build_songs(args.shared, args.out), "emoji": build_emoji(args.shared, args.out)}
+    counts = {
+        "songs": build_songs(args.shared, args.out),
+        "emoji": build_emoji(args.shared, args.out),
+        "photos": build_photos(args.shared, args.out),
+    }
     atomic_write_json(args.out / "counts.json", counts)
-    print(json.dumps({"songs": counts["songs"]["songs"], "images": counts["emoji"]["images"],
-                      "songs_bytes": counts["songs"]["bytes"], "emoji_bytes": counts["emoji"]["bytes"]}))
+    print(json.dumps({"songs": counts["songs"]["songs"], "images": counts["emoji"]["images"], "photos": counts["photos"]["photos"],
+                      "songs_bytes": counts["songs"]["bytes"], "emoji_bytes": counts["emoji"]["bytes"],
+                      "photos_bytes": counts["photos"]["bytes"]}))
     return 0
 
 

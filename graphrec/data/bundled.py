@@ -15,5 +15,6 @@ CLASSICAL_SONGS: Path = SONGS_DIR / "classical.jsonl.xz"
 IMAGES_DIR: Path = DATA_DIR / "images"
 EMOJI_DIR: Path = IMAGES_DIR / "emoji"
 EMOJI_MANIFEST: Path = EMOJI_DIR / "manifest.csv"
+PHOTOS_DIR: Path = IMAGES_DIR / "photos"  # <source>/<class>/ photos labelled by data/resources/photo_classes.csv
 COUNTS_FILE: Path = DATA_DIR / "counts.json"  # what make_data wrote: songs per part, images, sizes
 README: Path = DATA_DIR / "README.md"

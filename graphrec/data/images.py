@@ -244,7 +244,8 @@ def read_photo_classes(
     """Photos filed as ``<root>/<source>/<class>/<file>``, labelled by a reviewed class table.
 
     Each photo gets its class row's keywords and weights (or its override row's, see
-    :mod:`graphrec.data.class_tables`); photos of classes whose row names no keyword are kept with no
+    :mod:`graphrec.data.class_tables`). ``classes`` defaults to the shipped table, which comes with its
+    ``overrides``; a table of your own has none unless given. Photos of classes whose row names no keyword are kept with no
     keywords, so an experiment can count them (a build drops them when it maps images onto the
     vocabulary, and reports it). A class folder missing from the table is an error naming it; files
     that are not images by suffix are skipped and counted. Each record's ``extra`` holds its
@@ -255,8 +256,9 @@ def read_photo_classes(
     root = Path(root)
     if not root.is_dir():
         raise ImageError(f"photo folder {describe_path(root)} does not exist; give a folder of <source>/<class>/ photo folders.")
-    classes = class_tables.load_class_table() if classes is None else classes
-    overrides = class_tables.load_photo_overrides() if overrides is None else overrides
+    if classes is None:  # the shipped table, with its per-photo overrides
+        classes = class_tables.load_class_table()
+        overrides = class_tables.load_photo_overrides() if overrides is None else overrides
     wanted = list(sources) if sources is not None else sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     records: list[ImageRecord] = []
     ignored = 0
@@ -305,8 +307,21 @@ def read_images(path: PathLike) -> ImageSet:
 
 
 def load_default_images() -> ImageSet:
-    """The image side of the default model (see :func:`load_emoji_images`)."""
-    return load_emoji_images()
+    """The image side of the default model: the real photos shipped in ``data/images/photos``.
+
+    They are the Multi-class Weather photos (CC BY 4.0), labelled by the reviewed class table; the
+    emoji drawings (:func:`load_emoji_images`) stand in as fallback images for words no photo covers.
+    """
+    from graphrec.data.bundled import PHOTOS_DIR
+
+    if not PHOTOS_DIR.is_dir():
+        raise ImageError(
+            f"the shipped photos {describe_path(PHOTOS_DIR)} are missing; re-create them with "
+            "`python tools/make_data.py` or give your own images with read_images(path)."
+        )
+    photos = read_photo_classes(PHOTOS_DIR)
+    photos.provenance["shipped"] = "data/images/photos (Multi-class Weather Dataset, G. Ajayi 2018, CC BY 4.0)"
+    return photos
 
 
 def load_emoji_images() -> ImageSet:
