@@ -252,7 +252,7 @@ def class_nodes(
     return ClassNodes(ids=ids, labels=labels, keywords=matrix), report
 
 
-def load_class_rows(path: str | None, head: ClassifierHead) -> tuple[Sequence[ClassRowLike], str]:
+def load_class_rows(path: str | None, head: ClassifierHead) -> tuple[Sequence[Any], str]:
     """The class-keyword table for ``head``: the file at ``path``, else the shipped one for its label set."""
     from graphrec.data.class_tables import IMAGENET_KEYWORDS, load_imagenet_table
 

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from graphrec.api import default_model_path
     from graphrec.config import BuildConfig
     from graphrec.data.class_tables import load_class_table
-    from graphrec.data.images import load_default_images, load_emoji_images, read_images, read_photo_classes
+    from graphrec.data.images import ImageSet, load_default_images, load_emoji_images, read_images, read_photo_classes
     from graphrec.errors import InputError
     from graphrec.data.songs import load_default_songs, read_songs
     from graphrec.recommender import Recommender
@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         images = read_photo_classes(args.images, classes=load_class_table(args.class_table))
     else:
         images = read_images(args.images) if args.images else load_default_images()
+    fallback: ImageSet | None
     if args.fallback_images is not None:
         fallback = read_images(args.fallback_images)
     else:

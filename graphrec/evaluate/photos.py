@@ -208,8 +208,8 @@ def score_rankings(
             top = ranked[q, :k]
             valid = top >= 0
             hits[q, : len(top)][valid] = relevant[q][top[valid]]
-        precision = hits.mean(axis=1)
-        hit = hits.any(axis=1).astype(np.float64)
+        precision = np.asarray(hits.mean(axis=1), dtype=np.float64)
+        hit = np.asarray(hits.any(axis=1), dtype=np.float64)
         _, p_lo, p_hi = bootstrap_ci(precision, n_resamples=n_resamples, seed=seed)
         _, h_lo, h_hi = bootstrap_ci(hit, n_resamples=n_resamples, seed=seed)
         per_query[method] = precision

@@ -440,7 +440,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     else:
         plain = _Filter(config) if include else filt
         # the k words are chosen as if nothing were included (an included word counts only by its rule below)
-        candidates = [{w: n for w, n in c.items() if w not in filt.force or plain.informative(w)} for c in counts] if include else counts
+        candidates = [Counter({w: n for w, n in c.items() if w not in filt.force or plain.informative(w)}) for c in counts] if include else counts
         vocabulary, df_sel = select_vocabulary(candidates, config.k, config.min_df)
         df = Counter(df_sel)
         source = "selected"
