@@ -71,6 +71,10 @@ def run_photos(args: Any) -> int:
     photos = read_photo_classes(args.photos)
     fallback = load_emoji_images()
     train_all, test_all = split_by_class(photos, test_fraction=args.test_fraction, seed=args.seed)
+    if args.validate:
+        # Tuning runs: hold a validation part out of the training photos; the test photos stay untouched.
+        train_all, test_all = split_by_class(train_all, test_fraction=args.test_fraction, seed=args.seed + 1)
+        print("validation run: test photos untouched, scoring a held-out part of the training photos", flush=True)
     train = ImageSet([r for r in train_all if r.keywords], train_all.provenance)
     print(f"photos: {len(photos)} ({len(train)} labelled for training, {len(test_all)} held out); emoji fallback {len(fallback)}", flush=True)
 
@@ -126,8 +130,9 @@ def run_photos(args: Any) -> int:
     k = args.k
     rankings: dict[str, np.ndarray] = {}
     start = time.perf_counter()
+    overrides = json.loads(args.recommend) if args.recommend else {}
     for name, changes in VARIANTS.items():
-        variant = model.with_recommend_config(dataclasses.replace(model.config.recommend, **changes))
+        variant = model.with_recommend_config(dataclasses.replace(model.config.recommend, **{**overrides, **changes}))
         recs = variant.recommend_features(test_feats, k)
         ranked = np.full((len(queries), k), -1, dtype=np.int64)
         index = model.vectors_["song"].key_to_index
@@ -167,6 +172,7 @@ def run_photos(args: Any) -> int:
     rankings["random:length"] = length_matched_random(rankings["ours"], lengths, seed=args.seed)
 
     report = score_rankings(rankings, relevant, k=k, seed=args.seed)
+    _write_rankings(out / f"{args.name if args.name != 'hit_rate' else 'photos'}_rankings.csv", queries, relevant, rankings, model, k)
     spread = {name: song_spread(ranked, lengths, k=k) for name, ranked in rankings.items()}
     per_class = _per_class(queries, report.per_query, class_of)
 
@@ -198,6 +204,25 @@ def run_photos(args: Any) -> int:
     print(md, flush=True)
     print(f"wrote {out / name}.md, .csv, .json, _precision.png", flush=True)
     return 0
+
+
+def _write_rankings(path: Path, queries, relevant, rankings, model, k: int) -> None:
+    """Every method's songs per photo with their relevance, to read what users would see."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["photo", "words", "method", "rank", "song_id", "relevant", "title", "first_line"])
+    for q, record in enumerate(queries):
+        for method, ranked in rankings.items():
+            for rank, row in enumerate(ranked[q, :k], 1):
+                if row < 0:
+                    continue
+                song = model.songs_[int(row)]
+                first = next((line.strip() for line in song.lyrics.splitlines() if line.strip()), "")
+                writer.writerow([record.id, "|".join(record.keywords), method, rank, song.id, int(relevant[q][row]), song.title, first[:40]])
+    atomic_write_text(path, buffer.getvalue())
 
 
 def _per_class(queries, per_query, class_of) -> list[dict[str, Any]]:

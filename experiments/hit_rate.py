@@ -95,6 +95,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     photos = p.add_argument_group("real photos (--photos): precision@k and hit-rate@k of songs judged on lyric text")
     photos.add_argument("--photos", type=Path, help="a folder of <source>/<class>/ photos labelled by the class table "
                         "(e.g. ../shared/data/photos): run the real-photo evaluation instead of the emoji hit-rate table")
+    photos.add_argument("--validate", action="store_true", help="score a held-out part of the training photos instead of "
+                        "the test photos (for tuning; the test photos stay untouched)")
+    photos.add_argument("--recommend", help="RecommendConfig changes for every variant of ours, as JSON, e.g. '{\"min_share\": 0.2}'")
     photos.add_argument("--truth-n", type=int, default=5, help="Cilin related words added per class word (default 5)")
     photos.add_argument("-k", type=int, default=PAPER_K, help=f"songs per photo (default {PAPER_K}, the paper's cut-off)")
     return p.parse_args(argv)

@@ -52,6 +52,7 @@ class RecommendConfig:
     substance_chars: int = 0  # characters that make a full-length song; 0 = the model's median song
     pool: int = 300  # second stage: best-scored candidates the places are spread over
     min_share: float = 0.1  # evidence keywords below this share get no place of their own
+    variety: float = 0.0  # second stage: Gumbel scale of the photo-seeded draw among near-equal candidates
 
     def __post_init__(self) -> None:
         for name in ("k", "k_images", "songs_per_image", "top_classes", "pool"):
@@ -75,7 +76,7 @@ class RecommendConfig:
             if not getattr(self, name) > 0:
                 raise InputError(f"RecommendConfig.{name} must be > 0, got {getattr(self, name)!r}.")
         for name in ("image_weight", "classifier_weight", "line_weight", "keyword_weight", "substance_weight",
-                     "min_class_mass", "min_share"):
+                     "min_class_mass", "min_share", "variety"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value >= 0 and value == value):
                 raise InputError(f"RecommendConfig.{name} must be a number >= 0, got {value!r}.")

@@ -17,21 +17,27 @@ so instead of returning songs with made-up reasons.
 
 Second stage (:func:`rank_songs`): every song is scored by its LINE cosine to the evidence point,
 its relevance to the evidence keywords (its keyword weights, which say how central each image is to
-it) and its substance (a one-line scrap is rarely the best answer); the ``k`` songs are then chosen
-proportionally across the evidence keywords (PM-2 style seat allocation: a photo of a snowy forest
-gets songs of snow and of trees, not ten of snow), skipping near-duplicate lyrics. ``scores`` are the
-combined scores, sorted.
+it) and its substance (a one-line scrap is rarely the best answer). Candidates are the songs that
+carry an evidence keyword (songs that do not sing of what the photo shows only fill places nothing
+else can). The ``k`` songs are then chosen proportionally across the evidence keywords (PM-2 style
+seat allocation: a photo of a snowy forest gets songs of snow and of trees, not ten of snow),
+skipping near-duplicate lyrics. Among candidates of nearly equal score the choice is a
+Plackett-Luce draw seeded by the photo (``variety``): the same photo always gets the same songs,
+but the many photos of one subject do not all get the same ten, which spreads exposure over equally
+good songs (Diaz et al., "Evaluating stochastic rankings with expected exposure", CIKM 2020).
+``scores`` are the combined scores, sorted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Evidence", "RankWeights", "gather_evidence", "lyric_substance", "rank_songs", "unit_rows"]
+__all__ = ["Evidence", "RankWeights", "gather_evidence", "lyric_substance", "photo_seed", "rank_songs", "unit_rows"]
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -56,6 +62,23 @@ class Evidence:
     @property
     def empty(self) -> bool:
         return not self.share
+
+
+def photo_seed(features: np.ndarray) -> int:
+    """A seed that is the same for the same photo: the 64-bit SimHash of its features (Charikar 2002).
+
+    Each bit is the sign of the features' projection on a fixed random direction, so the float noise
+    of another machine or batch size flips a bit only when a projection is almost exactly zero.
+    """
+    x = np.asarray(features, dtype=np.float64).ravel()
+    planes = _planes(len(x))
+    bits = (planes @ (x - x.mean())) > 0
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+@lru_cache(maxsize=8)
+def _planes(dim: int) -> np.ndarray:
+    return np.random.default_rng(20181002).standard_normal((64, dim))
 
 
 def _softmax(values: np.ndarray, temperature: float) -> np.ndarray:
@@ -141,6 +164,14 @@ class RankWeights:
     pool: int = 300  # best-scored songs the proportional selection chooses from
     min_share: float = 0.1  # evidence keywords below this share get no place of their own
     duplicate_overlap: float = 0.6  # character-bigram overlap above which two lyrics count as the same song
+    variety: float = 0.0  # Gumbel scale of the seeded Plackett-Luce draw among candidates (0 = pure score order)
+
+
+def _best(rows: np.ndarray, key: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` rows with the highest ``key``, best first (ties by row, for determinism)."""
+    if len(rows) > n:
+        rows = rows[np.argpartition(-key[rows], n - 1)[:n]]
+    return rows[np.lexsort((rows, -key[rows]))]
 
 
 def _bigrams(text: str) -> frozenset[str]:
@@ -157,23 +188,32 @@ def rank_songs(
     lyrics: Sequence[str],
     k: int,
     weights: RankWeights,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` song rows for ``evidence`` and their scores, best first (``song_vectors`` unit length).
 
-    Every song is scored; the best ``weights.pool`` are candidates. Places are handed out one at a
-    time to the evidence keyword with the highest ``share / (2 * seats + 1)`` (Sainte-Laguë), and each
-    goes to that keyword's best-scored candidate not yet chosen and not a near-duplicate of one chosen
-    (a song counts for the evidence keyword it carries most); when a keyword has no candidate left,
-    the best remaining candidate takes the place.
+    Every song is scored; the best ``weights.pool`` songs that carry an evidence keyword are the
+    candidates (the best of the others follow them, for places nothing else can fill). With
+    ``weights.variety`` > 0 the candidates are ordered by their scores plus seeded Gumbel noise of that
+    scale (a Plackett-Luce draw), else by score. Places are handed out one at a time to the evidence
+    keyword with the highest ``share / (2 * seats + 1)`` (Sainte-Laguë), and each goes to that keyword's
+    first candidate not yet chosen and not a near-duplicate of one chosen (a song counts for the
+    evidence keyword it carries most); when a keyword has no candidate left, the first remaining
+    candidate takes the place. The chosen songs are returned by score.
     """
     if evidence.empty or k < 1:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
     relevance = np.asarray(song_keywords @ evidence.keywords).ravel()
     closeness = song_vectors @ evidence.point
     score = weights.line * closeness + weights.keywords * relevance + weights.substance * substance
-    pool_size = min(len(score), max(weights.pool, k))
-    pool = np.argpartition(-score, pool_size - 1)[:pool_size] if pool_size < len(score) else np.arange(len(score))
-    pool = pool[np.lexsort((pool, -score[pool]))]  # best first, ties by row for determinism
+    order_key = score.astype(np.float64)
+    if weights.variety > 0:
+        order_key = order_key + weights.variety * np.random.default_rng(seed).gumbel(size=len(score))
+    carriers = np.flatnonzero(relevance > 0)
+    pool = _best(carriers, order_key, max(weights.pool, k))
+    if len(pool) < k:  # too few songs sing of the evidence: the closest others fill the rest
+        others = np.setdiff1d(np.arange(len(score)), carriers, assume_unique=True)
+        pool = np.concatenate([pool, _best(others, order_key, k - len(pool))])
 
     words = np.flatnonzero(evidence.keywords >= weights.min_share)
     if len(words) == 0:

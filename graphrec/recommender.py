@@ -22,7 +22,7 @@ from graphrec.errors import InputError
 from graphrec.index import ExactIndex
 from graphrec.graph.build import ClassNodes
 from graphrec.model_io import ModelParts
-from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, rank_songs, unit_rows
+from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, photo_seed, rank_songs, unit_rows
 from graphrec.vision.heads import ClassifierHead, head_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -460,7 +460,7 @@ class Recommender:
         probs = head.probabilities(features)[:, self._class_columns] if head is not None and self.classes_ is not None else None
         weights = RankWeights(
             line=cfg.line_weight, keywords=cfg.keyword_weight, substance=cfg.substance_weight,
-            pool=cfg.pool, min_share=cfg.min_share,
+            pool=cfg.pool, min_share=cfg.min_share, variety=cfg.variety,
         )
         lyrics = [s.lyrics for s in self.songs_]
         out = []
@@ -483,7 +483,7 @@ class Recommender:
             )
             rows, scores = rank_songs(
                 evidence, song_vectors=self._song_units, song_keywords=self.song_keywords_,
-                substance=self.substance_, lyrics=lyrics, k=k, weights=weights,
+                substance=self.substance_, lyrics=lyrics, k=k, weights=weights, seed=photo_seed(features[q]),
             )
             out.append(self._explain_graph(evidence, rows, scores, img_idx[q], img_dist[q]))
         return out

@@ -111,3 +111,28 @@ def test_a_source_below_its_threshold_gives_no_evidence():
     neither = _gather(min_image_similarity=0.95, min_class_mass=0.9)
     assert neither.empty and neither.keywords.sum() == 0
     assert neither.image_confidence == pytest.approx(0.9) and neither.class_mass == pytest.approx(0.7)
+
+
+def test_variety_draws_among_near_equal_songs_the_same_way_for_the_same_photo():
+    # 40 snow songs of almost the same score: score order always gives the first 5 rows
+    keywords, vectors = _songs([("雪", 0.9 - i * 1e-4) for i in range(40)])
+    pool = "春夏秋冬东南西北金木水火土日月星辰山川河海风云雨雪花鸟鱼虫琴棋书画诗酒茶歌甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+    lyrics = [pool[i * 2 : i * 2 + 2] * 3 for i in range(40)]
+    options = dict(song_vectors=vectors, song_keywords=keywords, substance=np.ones(40, np.float32), lyrics=lyrics, k=5)
+    plain, _ = rank_songs(_evidence(雪=1.0), weights=RankWeights(), seed=1, **options)
+    assert sorted(plain.tolist()) == [0, 1, 2, 3, 4]
+    drawn = {seed: tuple(sorted(rank_songs(_evidence(雪=1.0), weights=RankWeights(variety=0.1), seed=seed, **options)[0]))
+             for seed in range(6)}
+    again = tuple(sorted(rank_songs(_evidence(雪=1.0), weights=RankWeights(variety=0.1), seed=3, **options)[0]))
+    assert again == drawn[3]  # the same photo, the same songs
+    assert len(set(drawn.values())) > 3  # other photos, other songs among the equally good ones
+    # a song that does not sing of the evidence never enters while enough songs do
+    assert all(keywords[r].indices[0] == 0 for picks in drawn.values() for r in picks)
+
+
+def test_photo_seed_ignores_float_noise():
+    from graphrec.ranking import photo_seed
+
+    features = np.random.default_rng(0).random(1280).astype(np.float32)
+    assert photo_seed(features) == photo_seed(features + 1e-5)
+    assert photo_seed(features) != photo_seed(features[::-1])
