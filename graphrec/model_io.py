@@ -41,7 +41,7 @@ from graphrec.data.images import ImageRecord
 from graphrec.data.songs import Song
 from graphrec.graph.build import ClassNodes
 from graphrec._version import __version__
-from graphrec.errors import ModelFormatError, describe_path
+from graphrec.errors import InputError, ModelFormatError, describe_path
 
 log = get_logger(__name__)
 
@@ -123,8 +123,11 @@ class ModelParts:
 
 
 def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
-    """Write ``parts`` to the directory ``path`` atomically and return it."""
-    target = Path(path)
+    """Write ``parts`` to the directory ``path`` atomically and return it.
+
+    ``path`` must be new, an empty folder or an earlier graphrec model (see :func:`check_destination`).
+    """
+    target = check_destination(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     checksums: dict[str, str] = {}
@@ -187,12 +190,67 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def check_destination(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if :func:`save_model` may write a model there, else the one-line reason why not.
+
+    Allowed: a path that does not exist yet (under folders, not files), an empty folder, or a folder
+    that provably holds a graphrec model and nothing else: its manifest.json parses, names graphrec's
+    model format, and lists every other file in the folder. Anything else is refused, so a user's
+    folder is never replaced. Call it before a long build to fail at once.
+    """
+    target = Path(path)
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            what = "a file" if target.is_file() else "not a folder"
+            raise InputError(
+                f"cannot write a model to {describe_path(target)}: it is {what}; give a folder path "
+                "(new, empty, or an earlier graphrec model)."
+            )
+        problem = _not_a_replaceable_model(target)
+        if problem is not None:
+            raise ModelFormatError(
+                f"refusing to replace {describe_path(target)}: {problem}; choose another output path "
+                "(or move your files out of it)."
+            )
+        return target
+    for ancestor in target.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise InputError(
+                    f"cannot write a model to {describe_path(target)}: {describe_path(ancestor)} is a file, "
+                    "not a folder; give a path under a folder."
+                )
+            break
+    return target
+
+
+def _not_a_replaceable_model(directory: Path) -> str | None:
+    """Why the folder ``directory`` must not be replaced by a model, or None when it may be."""
+    entries = sorted(os.listdir(directory))
+    if not entries:
+        return None
+    if MANIFEST not in entries:
+        return f"it is a non-empty folder that is not a graphrec model (no {MANIFEST})"
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"it is not a graphrec model (its {MANIFEST} is not readable JSON)"
+    if not (
+        isinstance(manifest, dict)
+        and isinstance(manifest.get("format_version"), int)
+        and isinstance(manifest.get("graphrec_version"), str)
+        and isinstance(manifest.get("files"), dict)
+    ):
+        return f"it is not a graphrec model (its {MANIFEST} does not name graphrec's model format)"
+    foreign = [name for name in entries if name != MANIFEST and name not in manifest["files"]]
+    if foreign:
+        shown = ", ".join(repr(name) for name in foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        return f"it is a graphrec model but also holds {len(foreign)} file(s) the model did not write ({shown})"
+    return None
+
+
 def _swap_into_place(staging: Path, target: Path) -> None:
-    if target.exists() and not (target / MANIFEST).exists() and any(target.iterdir()):
-        raise ModelFormatError(
-            f"refusing to replace {describe_path(target)}: it is a non-empty directory that is not a graphrec model; "
-            "choose another output path."
-        )
+    check_destination(target)  # again: the folder may have changed during the build
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")

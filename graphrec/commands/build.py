@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from graphrec.config import BuildConfig
     from graphrec.data.images import load_default_images, read_images
     from graphrec.data.songs import load_default_songs, read_songs
+    from graphrec.model_io import check_destination
     from graphrec.recommender import Recommender
 
     kw_changes: dict[str, Any] = {}
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         line=dataclasses.replace(base.line, **line_changes),
         **({"featurizer": args.featurizer} if args.featurizer else {}),
     )
-    out = args.out or default_model_path()
+    out = check_destination(args.out or default_model_path())  # a folder that cannot be used fails now, not after the build
     start = time.perf_counter()
     songs = read_songs(args.songs) if args.songs else load_default_songs()
     images = read_images(args.images) if args.images else load_default_images()
