@@ -15,8 +15,13 @@ Layout (``format_version`` 2)::
     class_vectors.npy      with a classifier bridge: LINE vectors of the classes
     image_features.npy     the images' features in the featurizer's space
 
-No pickle anywhere. The directory is written beside its destination and renamed into place, so a
-crash leaves the old model or the new one, never a mix.
+No pickle anywhere. The directory is written beside its destination, in a staging folder
+``.NAME.PID.XXXX.tmp`` (PID: the saving process), then swapped in with two renames: the old model to
+``.NAME.old-PID``, the staging folder to ``NAME``. A crash therefore never leaves a mix of two models,
+and at every instant the old or the new complete model is at ``NAME`` or recoverable: every load and
+save of ``NAME`` first runs :func:`recover`, which (for leftovers of processes that are no longer
+alive) finishes a swap whose staging folder is complete, or else puts the old model back, and then
+clears the leftovers. Process ids make "no longer alive" decidable on the machine that saved.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +56,16 @@ FORMAT_VERSION = 2  # 2: classifier-bridge parts; rank/first-stage settings in t
 MANIFEST = "manifest.json"
 # node kind -> the file (without .npy) that holds its LINE vectors
 _VECTOR_FILES = {"song": "song_vectors", "image": "image_vectors", "keyword": "keyword_vectors"}
+
+#: Tests only: called with the name of each step of a save ("staged": the staging folder is complete;
+#: "between-renames": the old model is moved aside; "swapped": the new one is in place), so a test can
+#: kill the process there. None in normal use.
+_fault_hook: Callable[[str], None] | None = None
+
+
+def _fault_point(step: str) -> None:
+    if _fault_hook is not None:
+        _fault_hook(step)
 
 
 def _write_file(directory: Path, name: str, data: bytes, checksums: dict[str, str]) -> None:
@@ -127,9 +144,10 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
 
     ``path`` must be new, an empty folder or an earlier graphrec model (see :func:`check_destination`).
     """
+    recover(path)
     target = check_destination(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent))
     checksums: dict[str, str] = {}
     try:
         _write_file(staging, "song_keywords.npz", _csr_bytes(parts.song_keywords), checksums)
@@ -182,6 +200,7 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
             {},
         )
         fsync_dir(staging)
+        _fault_point("staged")
         _swap_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -255,10 +274,88 @@ def _swap_into_place(staging: Path, target: Path) -> None:
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
-    os.replace(staging, target)
+        _fault_point("between-renames")
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)  # the new model could not go in: the old one goes back
+        raise
     fsync_dir(target.parent)
+    _fault_point("swapped")
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(path: str | os.PathLike[str]) -> None:
+    """Repair what saves of the model at ``path`` left behind when their process died.
+
+    Only leftovers of processes that are no longer alive are touched (another process may still be
+    saving). If nothing is at ``path``, the newest complete staging folder (manifest written, every
+    checksum right) is renamed there, which finishes the swap it was part of; failing that, the
+    newest moved-aside old model is put back. Then the other leftovers are deleted. Errors (a
+    read-only folder, a concurrent recovery) are logged and left for the next call.
+    """
+    target = Path(path)
+    parent = target.parent
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    stem = re.escape(target.name)
+    staging_name = re.compile(rf"\.{stem}\.(\d+)\.[a-z0-9_]+\.tmp")
+    old_name = re.compile(rf"\.{stem}\.old-(\d+)")
+    staged: list[Path] = []
+    olds: list[Path] = []
+    for name in names:
+        for pattern, found in ((staging_name, staged), (old_name, olds)):
+            match = pattern.fullmatch(name)
+            if match and not _process_alive(int(match.group(1))):
+                found.append(parent / name)
+    if not staged and not olds:
+        return
+    try:
+        if not target.exists() and not target.is_symlink():
+            complete = [p for p in staged if _is_complete_model(p)]
+            newest = max(complete or olds, key=lambda p: p.stat().st_mtime, default=None)
+            if newest is not None:
+                os.replace(newest, target)
+                fsync_dir(parent)
+                what = "finished the interrupted save of" if newest in complete else "restored the previous"
+                log.warning("%s model %s (from %s, left by a process that died)", what, target, newest.name)
+        for leftover in staged + olds:
+            if leftover.exists():
+                shutil.rmtree(leftover)
+                log.info("removed %s, left by a save whose process died", leftover)
+    except OSError as exc:
+        log.warning("could not recover the model leftovers beside %s: %s", target, exc)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still be running (when unsure: yes, so its files are left alone)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid() or os.name != "posix":  # this process (another thread may be saving), or no way to tell
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def _is_complete_model(directory: Path) -> bool:
+    """A staging folder whose save got as far as its manifest (written last) and whose files all check out."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        return isinstance(manifest.get("format_version"), int) and all(
+            sha256_file(directory / name) == digest for name, digest in files.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _json_default(obj: Any) -> Any:
@@ -272,8 +369,9 @@ def _json_default(obj: Any) -> Any:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a model's manifest (not its arrays)."""
+    """Read and check a model's manifest (not its arrays), after :func:`recover` has repaired an interrupted save."""
     directory = Path(path)
+    recover(directory)
     if not directory.is_dir():
         raise ModelFormatError(
             f"no model directory at {describe_path(directory)}; build one with `graphrec build --out DIR` "
