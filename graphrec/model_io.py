@@ -33,6 +33,7 @@ import re
 import shutil
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from graphrec.config import BuildConfig
 from graphrec.data.images import ImageRecord
 from graphrec.data.songs import Song
 from graphrec.graph.build import ClassNodes
+from graphrec.vision.registry import FEATURIZERS, parse_spec
 from graphrec._version import __version__
 from graphrec.errors import InputError, ModelFormatError, describe_path
 
@@ -412,40 +414,30 @@ def _checked(directory: Path, name: str, checksums: dict[str, str]) -> Path:
 
 
 def load_model(path: str | os.PathLike[str]) -> ModelParts:
-    """Read a model directory written by :func:`save_model`, checking version and every checksum."""
+    """Read a model directory written by :func:`save_model`, checking version and every checksum.
+
+    Every way a model can be damaged is a :class:`ModelFormatError` naming the file and the fix,
+    also a file whose checksum was re-sealed after it was cut or edited.
+    """
     directory = Path(path)
     manifest = read_manifest(directory)
     checksums = manifest.get("files", {})
+
+    def read(name: str, reader: Callable[[Path], Any]) -> Any:
+        return _decoded(_checked(directory, name, checksums), reader)
+
     try:
-        vectors = {
-            kind: np.load(_checked(directory, f"{name}.npy", checksums), allow_pickle=False)
-            for kind, name in _VECTOR_FILES.items()
-        }
-        image_features = np.load(_checked(directory, "image_features.npy", checksums), allow_pickle=False)
-        song_keywords = _read_csr(_checked(directory, "song_keywords.npz", checksums))
+        vectors = {kind: read(f"{name}.npy", _read_npy) for kind, name in _VECTOR_FILES.items()}
+        image_features = read("image_features.npy", _read_npy)
+        song_keywords = read("song_keywords.npz", _read_csr)
         classes = None
         if "classes.json" in checksums:
-            names = json.loads(_checked(directory, "classes.json", checksums).read_text(encoding="utf-8"))
-            classes = ClassNodes(ids=list(names["ids"]), labels=list(names["labels"]),
-                                 keywords=_read_csr(_checked(directory, "class_keywords.npz", checksums)))
-            vectors["class"] = np.load(_checked(directory, "class_vectors.npy", checksums), allow_pickle=False)
-        vocabulary = json.loads(_checked(directory, "vocabulary.json", checksums).read_text(encoding="utf-8"))
-        songs = [
-            Song(
-                id=row["id"], title=row["title"], artist=row["artist"], lyrics=row["lyrics"],
-                popularity=row.get("popularity"), source=row.get("source", ""),
-            )
-            for row in _read_jsonl(_checked(directory, "songs.jsonl", checksums))
-        ]
-        images = [
-            ImageRecord(
-                id=row["id"],
-                path=str((directory / row["path"]).resolve()) if not os.path.isabs(row["path"]) else row["path"],
-                keywords=tuple(row["keywords"]),
-                weights=tuple(float(w) for w in row["weights"]),
-            )
-            for row in _read_jsonl(_checked(directory, "images.jsonl", checksums))
-        ]
+            names = read("classes.json", _read_json)
+            classes = ClassNodes(ids=list(names["ids"]), labels=list(names["labels"]), keywords=read("class_keywords.npz", _read_csr))
+            vectors["class"] = read("class_vectors.npy", _read_npy)
+        vocabulary = read("vocabulary.json", _read_json)
+        songs = read("songs.jsonl", _read_songs)
+        images = read("images.jsonl", lambda p: _read_images(p, directory))
         config = BuildConfig.from_dict(manifest["config"])
     except ModelFormatError:
         raise
@@ -456,6 +448,13 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
     featurizer.pop("dim", None)
     if not name:
         raise ModelFormatError(f"the manifest of {describe_path(directory)} names no featurizer; rebuild the model.")
+    try:
+        parse_spec(name)
+    except InputError:
+        raise ModelFormatError(
+            f"the manifest of {describe_path(directory)} names featurizer {name!r}, which graphrec {__version__} does not "
+            f"have (it has {', '.join(FEATURIZERS)}); rebuild the model, or install the graphrec that made it."
+        ) from None
     return ModelParts(
         config=config,
         vocabulary=vocabulary,
@@ -469,6 +468,52 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
         provenance=manifest.get("provenance", {}),
         classes=classes,
     )
+
+
+# What decoding a damaged file raises: numpy (ValueError, EOFError), zip (BadZipFile), JSON and UTF-8
+# (ValueError), missing keys and wrong shapes of rows (KeyError, TypeError, IndexError).
+_DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile)
+
+
+def _decoded(path: Path, reader: Callable[[Path], Any]) -> Any:
+    """``reader(path)``, with any decoding failure turned into a ModelFormatError naming the file."""
+    try:
+        return reader(path)
+    except _DECODE_ERRORS as exc:
+        raise ModelFormatError(
+            f"model file {describe_path(path)} cannot be decoded ({type(exc).__name__}: {exc}) although it matches "
+            "the manifest's checksum: it was damaged or edited and the checksum re-sealed; rebuild the model."
+        ) from None
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    return np.load(path, allow_pickle=False)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_songs(path: Path) -> list[Song]:
+    return [
+        Song(
+            id=row["id"], title=row["title"], artist=row["artist"], lyrics=row["lyrics"],
+            popularity=row.get("popularity"), source=row.get("source", ""),
+        )
+        for row in _read_jsonl(path)
+    ]
+
+
+def _read_images(path: Path, directory: Path) -> list[ImageRecord]:
+    return [
+        ImageRecord(
+            id=row["id"],
+            path=str((directory / row["path"]).resolve()) if not os.path.isabs(row["path"]) else row["path"],
+            keywords=tuple(row["keywords"]),
+            weights=tuple(float(w) for w in row["weights"]),
+        )
+        for row in _read_jsonl(path)
+    ]
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -199,3 +199,50 @@ def test_a_failed_second_rename_puts_the_old_model_back(tiny_model_dir, tmp_path
     monkeypatch.undo()
     assert model_io.load_model(target).provenance == {"marker": "old"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+# ---------------------------------------------------------------------------------------------- 6. damaged models
+
+
+def tampered_model(source, tmp_path, name: str, data: bytes):
+    """A copy of the model with file ``name`` replaced by ``data`` and its checksum re-sealed, so only decoding can tell."""
+    from graphrec._io import sha256_bytes
+
+    model = tmp_path / "tampered"
+    shutil.copytree(source, model)
+    (model / name).write_bytes(data)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["files"][name] = sha256_bytes(data)
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    return model
+
+
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        ("song_keywords.npz", lambda data: data[: len(data) // 2]),  # zipfile.BadZipFile before
+        ("image_features.npy", lambda data: b""),  # EOFError before
+        ("song_vectors.npy", lambda data: data[:-40]),
+        ("images.jsonl", lambda data: data[:-30]),
+        ("songs.jsonl", lambda data: b'{"id": "x"}\n'),
+        ("vocabulary.json", lambda data: b"\xff\xfe not utf-8"),
+    ],
+)
+def test_a_resealed_damaged_model_file_is_a_model_format_error_naming_it(tiny_model_dir, tmp_path, capsys, query_image, name, damage):
+    model = tampered_model(tiny_model_dir, tmp_path, name, damage((tiny_model_dir / name).read_bytes()))
+    with pytest.raises(ModelFormatError, match=name.replace(".", r"\.")):
+        Recommender.load(model)
+    assert main(["recommend", "--model", str(model), str(query_image("雪"))]) == 1
+    assert name in one_line_error(capsys)
+
+
+def test_an_unknown_featurizer_in_the_manifest_is_a_model_format_error(tiny_model_dir, tmp_path, capsys, query_image):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["featurizer"]["name"] = "resnet_from_the_future"
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="resnet_from_the_future"):
+        Recommender.load(model)
+    assert main(["recommend", "--model", str(model), str(query_image("雪"))]) == 1
+    assert "resnet_from_the_future" in one_line_error(capsys)
