@@ -246,3 +246,121 @@ def test_an_unknown_featurizer_in_the_manifest_is_a_model_format_error(tiny_mode
         Recommender.load(model)
     assert main(["recommend", "--model", str(model), str(query_image("雪"))]) == 1
     assert "resnet_from_the_future" in one_line_error(capsys)
+
+
+# ---------------------------------------------------------------------------------------------- 3. aspect-ratio bombs
+
+RESIZED_PIXELS_BOUND = 256 * 1024  # the short side resized to 256 at a 4:1 ratio at most
+
+
+def thin_png(path, width: int, height: int):
+    """A 1-pixel-wide (or -high) strip: a few KB on disk, tens of GB once its short side is resized to 256."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(width + height)
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB").save(path, "PNG")
+    return path
+
+
+@pytest.fixture
+def bounded_resizes(monkeypatch):
+    """Every PIL resize is checked before it allocates: one past the bound fails the test instead of the machine."""
+    from PIL import Image
+
+    real_resize = Image.Image.resize
+    sizes: list[tuple[int, int]] = []
+
+    def resize(self, size, *args, **kwargs):
+        width, height = (int(x) for x in size)
+        sizes.append((width, height))
+        if width * height > RESIZED_PIXELS_BOUND:
+            raise AssertionError(f"a {self.width}x{self.height} image was to be resized to {width}x{height}")
+        return real_resize(self, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", resize)
+    return sizes
+
+
+def _featurizer(name: str):
+    if name == "vgg19_fc7":
+        # Only its preprocessing is exercised: skip building the 140M-parameter network.
+        from torchvision.models import VGG19_Weights
+
+        from graphrec.vision.vgg import VGG19Fc7
+
+        vgg = object.__new__(VGG19Fc7)
+        vgg.preprocess = VGG19_Weights.IMAGENET1K_V1.transforms()
+        return vgg
+    from graphrec.vision import get_featurizer
+
+    return get_featurizer(name)
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [("gist", (3, 256, 256)), ("efficientnet_lite0", (3, 224, 224)), ("vgg19_fc7", (3, 224, 224)), ("pixels16", (256,)), ("hsv_hist", (512,))],
+)
+@pytest.mark.parametrize("width, height", [(1, 40_000), (40_000, 1), (3, 4_000)])
+def test_aspect_bombs_are_prepared_within_the_resize_bound(tmp_path, bounded_resizes, name, shape, width, height):
+    path = thin_png(tmp_path / "strip.png", width, height)
+    assert path.stat().st_size < 400_000
+    item = _featurizer(name).load(path)
+    assert tuple(item.shape) == shape
+
+
+def test_limit_aspect_crops_the_centre_and_leaves_ordinary_images_alone():
+    from PIL import Image
+
+    from graphrec.vision.io import MAX_ASPECT_RATIO, limit_aspect
+
+    ordinary = Image.new("RGB", (400, 100))
+    assert limit_aspect(ordinary) is ordinary  # 4:1 is within the limit: untouched, features unchanged
+    strip = Image.new("RGB", (1, 40_000))
+    strip.putpixel((0, 20_000), (255, 0, 0))
+    cropped = limit_aspect(strip)
+    assert cropped.size == (1, int(MAX_ASPECT_RATIO))
+    assert (255, 0, 0) in [cropped.getpixel((0, y)) for y in range(cropped.height)]  # the centre is kept
+    wide = limit_aspect(Image.new("RGB", (10_000, 30)))
+    assert wide.size == (120, 30)
+
+
+@pytest.fixture(scope="module")
+def gist_recommender(tmp_path_factory):
+    """The tiny world with a featurizer that resizes (GIST), where aspect bombs used to explode."""
+    import dataclasses
+
+    from conftest import make_images, make_songs, tiny_config
+
+    images = make_images(tmp_path_factory.mktemp("gist-images"), per_theme=2)
+    return Recommender.build(make_songs(), images, dataclasses.replace(tiny_config(), featurizer="gist"), show_progress=False)
+
+
+def test_score_scores_an_aspect_bomb_and_goes_on(gist_recommender, tmp_path, bounded_resizes):
+    from conftest import THEMES, solid_image
+    from graphrec.batch import errors_path_for, score_folder
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    thin_png(folder / "bomb.png", 1, 40_000)
+    solid_image(folder / "snow.png", THEMES["雪"]["colour"], seed=3)
+    out = tmp_path / "rows.jsonl"
+    summary = score_folder(gist_recommender, folder, out, k=2, workers=1, show_progress=False)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["path"] for r in rows] == ["bomb.png", "snow.png"] and summary.failed == 0
+    assert not errors_path_for(out).exists()
+
+
+def test_serve_answers_an_aspect_bomb(gist_recommender, bounded_resizes):
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from graphrec.serve.app import create_app
+
+    buffer = io.BytesIO()
+    thin_png(buffer, 1, 40_000)
+    with TestClient(create_app(gist_recommender)) as client:
+        response = client.post("/recommend", files={"file": ("strip.png", buffer.getvalue(), "image/png")}, params={"k": 2})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["songs"]) == 2
