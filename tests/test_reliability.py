@@ -364,3 +364,103 @@ def test_serve_answers_an_aspect_bomb(gist_recommender, bounded_resizes):
         response = client.post("/recommend", files={"file": ("strip.png", buffer.getvalue(), "image/png")}, params={"k": 2})
     assert response.status_code == 200, response.text
     assert len(response.json()["songs"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------- 4, 5. folder scans
+
+
+def read_rows(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def non_utf8_name(folder, stem: bytes, source) -> str:
+    """Copy ``source`` into ``folder`` under a Latin-1 name (not UTF-8); returns how score reports it."""
+    import os
+
+    path = os.fsencode(folder) + b"/" + stem
+    with open(path, "wb") as handle:
+        handle.write(source.read_bytes())
+    return stem.decode("utf-8", "backslashreplace")
+
+
+def test_a_name_that_is_not_utf8_is_reported_escaped_and_the_rest_is_scored(tiny_recommender, tmp_path):
+    from conftest import THEMES, solid_image
+    from graphrec.batch import errors_path_for, score_folder
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    good = [solid_image(folder / f"{i}.png", THEMES["月"]["colour"], seed=i).name for i in range(3)]
+    shown = non_utf8_name(folder, b"caf\xe9.png", folder / "0.png")
+    assert shown == "caf\\xe9.png"
+    out = tmp_path / "rows.jsonl"
+    for run in range(2):  # the second run resumes: nothing new, nothing twice
+        summary = score_folder(tiny_recommender, folder, out, k=2, show_progress=False)
+        assert (summary.found, summary.scored + summary.skipped_done + summary.failed) == (4, 4)
+        assert [r["path"] for r in read_rows(out)] == good
+        errors = read_rows(errors_path_for(out))
+        assert [e["path"] for e in errors] == [shown]
+        assert "UTF-8" in errors[0]["reason"]
+
+
+def test_a_name_that_is_not_utf8_does_not_break_csv_output_or_the_cli(tiny_model_dir, tmp_path, capsys):
+    from conftest import THEMES, solid_image
+    from graphrec.batch import errors_path_for
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    solid_image(folder / "a.png", THEMES["花"]["colour"], seed=1)
+    shown = non_utf8_name(folder, b"\xff\xfe.jpg", folder / "a.png")
+    out = tmp_path / "rows.csv"
+    argv = ["--no-progress", "score", str(folder), "--model", str(tiny_model_dir), "--out", str(out), "-k", "2"]
+    assert main(argv) == 0
+    assert main(argv) == 0
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("a.png,")
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    assert [e["path"] for e in read_rows(errors_path_for(out))] == [shown]
+
+
+def mixed_folder(root):
+    """Good images among entries that used to vanish from both files: returns (good names, reported names)."""
+    import os
+
+    from conftest import THEMES, solid_image
+
+    root.mkdir()
+    good = [solid_image(root / f"good-{i}.png", THEMES["雪"]["colour"], seed=i).name for i in range(2)]
+    os.symlink(root / "deleted-long-ago.jpg", root / "dangling.jpg")
+    (root / "drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    (root / "phone.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (root / "x.jpg").mkdir()
+    solid_image(root / "x.jpg" / "inside.png", THEMES["雪"]["colour"], seed=9)
+    os.mkfifo(root / "pipe.png")  # opening it to decode would block for ever
+    (root / "notes.txt").write_text("not an image: neither scored nor reported")
+    (root / ".hidden.png").write_bytes(b"")
+    return good, ["dangling.jpg", "drawing.svg", "phone.HEIC", "pipe.png", "x.jpg"]
+
+
+def test_every_entry_that_looks_like_an_image_is_scored_or_reported(tiny_recommender, tmp_path):
+    from graphrec.batch import errors_path_for, score_folder
+
+    good, reported = mixed_folder(tmp_path / "imgs")
+    out = tmp_path / "rows.jsonl"
+    for run in range(2):
+        summary = score_folder(tiny_recommender, tmp_path / "imgs", out, k=2, show_progress=False)
+        assert summary.found == len(good) + len(reported)
+        assert [r["path"] for r in read_rows(out)] == good
+        errors = {e["path"]: e["reason"] for e in read_rows(errors_path_for(out))}
+        assert sorted(errors) == reported and len(read_rows(errors_path_for(out))) == len(reported)
+    assert "does not exist" in errors["dangling.jpg"] and "folder" in errors["x.jpg"] and "--recursive" in errors["x.jpg"]
+    assert "convert" in errors["drawing.svg"] and "convert" in errors["phone.HEIC"]
+    assert "not a regular file" in errors["pipe.png"]
+
+
+def test_recursive_scan_descends_into_a_folder_named_like_an_image(tiny_recommender, tmp_path):
+    import os
+
+    from graphrec.batch import scan_folder
+
+    good, _ = mixed_folder(tmp_path / "imgs")
+    os.symlink(tmp_path / "imgs" / "x.jpg", tmp_path / "imgs" / "linked")  # a link to a folder: reported, not followed
+    scan = scan_folder(tmp_path / "imgs", recursive=True)
+    assert scan.images == good + ["x.jpg/inside.png"]
+    assert [path for path, _ in scan.unreadable] == ["dangling.jpg", "drawing.svg", "linked", "phone.HEIC", "pipe.png"]
