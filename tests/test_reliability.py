@@ -464,3 +464,31 @@ def test_recursive_scan_descends_into_a_folder_named_like_an_image(tiny_recommen
     scan = scan_folder(tmp_path / "imgs", recursive=True)
     assert scan.images == good + ["x.jpg/inside.png"]
     assert [path for path, _ in scan.unreadable] == ["dangling.jpg", "drawing.svg", "linked", "phone.HEIC", "pipe.png"]
+
+
+# ---------------------------------------------------------------------------------------------- 7. the judging page
+
+
+def test_a_judge_name_with_a_lone_surrogate_is_a_422_and_nothing_is_written(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from graphrec.evaluate.judge_app import create_app
+    from graphrec.evaluate.judgments import load_judgments
+    from test_eval_judgments import _plan
+
+    client = TestClient(create_app(_plan(tmp_path), tmp_path / "judgments.csv"))
+    body = b'{"image": "snow-forest", "song_id": "a", "relevant": true, "judge": "ann\\ud800"}'  # valid JSON, not valid Unicode
+    response = client.post("/api/judgments", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "judge name" in response.json()["error"]
+    assert load_judgments(tmp_path / "judgments.csv").judgments == []
+    ok = client.post("/api/judgments", json={"image": "snow-forest", "song_id": "a", "relevant": True, "judge": "ann"})
+    assert ok.status_code == 200
+
+
+def test_the_judgments_writer_refuses_a_name_that_is_not_valid_unicode(tmp_path):
+    from graphrec.evaluate.judgments import Judgment, JudgmentWriter
+
+    writer = JudgmentWriter(tmp_path / "j.csv")
+    with pytest.raises(InputError, match="judge name"):
+        writer.append(Judgment("snow", "s1", True, "\udcff"))
