@@ -492,3 +492,22 @@ def test_the_judgments_writer_refuses_a_name_that_is_not_valid_unicode(tmp_path)
     writer = JudgmentWriter(tmp_path / "j.csv")
     with pytest.raises(InputError, match="judge name"):
         writer.append(Judgment("snow", "s1", True, "\udcff"))
+
+
+# ---------------------------------------------------------------------------------------------- 8. what the service shows
+
+
+def test_healthz_names_the_model_without_its_path_and_there_is_no_schema(tiny_model_dir):
+    from fastapi.testclient import TestClient
+
+    from graphrec.serve.app import create_app
+
+    with TestClient(create_app(tiny_model_dir)) as client:
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        model = health.json()["model"]
+        assert model == {"name": tiny_model_dir.name, "songs": 12, "images": 18, "keywords": 3, "default_k": 10}
+        assert str(tiny_model_dir.parent) not in health.text  # no filesystem path at all
+        for url in ("/openapi.json", "/docs", "/redoc"):
+            assert client.get(url).status_code == 404, url
+        assert "/openapi.json" not in client.get("/").text  # the page no longer links to it

@@ -6,7 +6,7 @@ Endpoints (errors are JSON ``{"error": ..., "detail": ...}``):
   (form field or query) -> the top-k songs with the dataset images and keywords behind each.
 - ``GET /songs/{song_id}``: title, artist, lyrics and keywords of one song.
 - ``GET /images/{image_id}``: a thumbnail of one dataset image, found by id in the model's table.
-- ``GET /healthz``: model and featurizer, limits, request counters.
+- ``GET /healthz``: the model's folder name and counts, featurizer, limits, request counters (no paths).
 - ``GET /`` and ``GET /static/{name}``: the web page.
 
 Nothing a client sends becomes a filesystem path: song and image ids are dictionary keys, and the
@@ -22,6 +22,7 @@ import time
 from collections import Counter, deque
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -144,12 +145,13 @@ def create_app(
     """
     limits = Limits(max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, max_k=max_k)
     if model_or_path is None or isinstance(model_or_path, str | os.PathLike):
-        from graphrec.api import load
+        from graphrec.api import default_model_path, load
 
-        model_path = str(model_or_path) if model_or_path is not None else None
+        # Only the folder's name is shown (/healthz): where the server keeps its files is nobody's business.
+        model_name: str | None = Path(model_or_path if model_or_path is not None else default_model_path()).name
         model = load(model_or_path)
     else:
-        model_path = None
+        model_name = None
         model = model_or_path
     featurizer = model.featurizer  # created now, so the first request does not pay for it
     static = _read_static()
@@ -157,7 +159,10 @@ def create_app(
     stats = _Stats()
 
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and this service works offline.
-    app = FastAPI(title="graphrec", version=__version__, summary="Songs for a photo", docs_url=None, redoc_url=None)
+    # No /openapi.json either: the endpoints are documented in this module and the README.
+    app = FastAPI(
+        title="graphrec", version=__version__, summary="Songs for a photo", docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.model = model
     app.state.limits = limits
     app.state.stats = stats
@@ -279,7 +284,7 @@ def create_app(
             "status": "ok",
             "graphrec_version": __version__,
             "model": {
-                "path": model_path,
+                "name": model_name,
                 "songs": len(model.song_ids_),
                 "images": len(model.image_ids_),
                 "keywords": len(model.vocabulary_),
