@@ -511,3 +511,132 @@ def test_healthz_names_the_model_without_its_path_and_there_is_no_schema(tiny_mo
         for url in ("/openapi.json", "/docs", "/redoc"):
             assert client.get(url).status_code == 404, url
         assert "/openapi.json" not in client.get("/").text  # the page no longer links to it
+
+
+# ---------------------------------------------------------------------------------------------- 9. slow clients
+
+SLOW = {"header_timeout_s": 1.0, "keep_alive_s": 1}  # short, so that each test takes a few seconds at most
+
+
+class LiveServer:
+    """The service under real uvicorn on 127.0.0.1 (a free port), configured as `graphrec serve` configures it."""
+
+    def __init__(self, app, **limits) -> None:
+        import threading
+
+        import uvicorn
+
+        from graphrec.serve.server import ServerLimits, server_config
+
+        config = server_config(app, host="127.0.0.1", port=0, limits=ServerLimits(**limits), log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline and self.thread.is_alive(), "the server did not start"
+            time.sleep(0.02)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def connect(self, first_bytes: bytes = b""):
+        import socket
+
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        if first_bytes:
+            sock.sendall(first_bytes)
+        return sock
+
+    def get(self, path: str):
+        import httpx
+
+        return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=5)
+
+
+def read_until_closed(sock) -> bytes:
+    """Everything the server sends until it closes the connection; socket.timeout (a failure) if it never does."""
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+@pytest.fixture(scope="module")
+def service(tiny_recommender):
+    from graphrec.serve.app import create_app
+
+    return create_app(tiny_recommender, body_timeout_s=1.5, body_idle_timeout_s=1.0)
+
+
+def test_slow_clients_are_timed_out_while_a_normal_request_succeeds(service):
+    with LiveServer(service, max_connections=16, **SLOW) as live:
+        half_headers = [live.connect(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ") for _ in range(3)]
+        silent = [live.connect() for _ in range(2)]
+        stalled_body = [
+            live.connect(
+                b"POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                b"Content-Length: 100000\r\n\r\n--b\r\n"
+            )
+            for _ in range(2)
+        ]
+        assert live.get("/healthz").status_code == 200  # served while the slow ones wait
+        for sock in half_headers + silent:
+            assert read_until_closed(sock) == b""  # closed within the 5 s socket timeout, without an answer
+        for sock in stalled_body:
+            answer = read_until_closed(sock)
+            assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+            assert b"did not arrive" in answer
+        assert live.get("/healthz").status_code == 200
+        assert len(live.server.server_state.connections) <= 1
+
+
+def test_a_drip_fed_body_is_timed_out_as_a_whole(service):
+    import time
+
+    with LiveServer(service, max_connections=16, **SLOW) as live:
+        sock = live.connect(
+            b"POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+        )
+        sock.settimeout(0.2)
+        answer = b""
+        deadline = time.monotonic() + 5
+        # One byte every 0.2 s: never idle for the 1 s idle limit, but the body would take far more than 1.5 s.
+        while not answer and time.monotonic() < deadline:
+            try:
+                sock.sendall(b"x")
+                answer = sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert b"within 1.5 s" in answer
+
+
+def test_connections_past_the_limit_get_503_until_idle_ones_are_closed(service):
+    import time
+
+    with LiveServer(service, max_connections=3, **SLOW) as live:
+        idle = [live.connect() for _ in range(3)]
+        time.sleep(0.2)  # let the server accept them
+        refused = live.get("/healthz")
+        assert refused.status_code == 503
+        for sock in idle:
+            assert read_until_closed(sock) == b""
+        assert live.get("/healthz").status_code == 200
+
+
+def test_an_idle_keep_alive_connection_is_closed(service):
+    with LiveServer(service, max_connections=16, **SLOW) as live:
+        sock = live.connect(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = read_until_closed(sock)  # the answer, then the close after the keep-alive second
+        assert answer.startswith(b"HTTP/1.1 200 ")
