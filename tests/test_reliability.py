@@ -640,3 +640,129 @@ def test_an_idle_keep_alive_connection_is_closed(service):
         sock = live.connect(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         answer = read_until_closed(sock)  # the answer, then the close after the keep-alive second
         assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+# ---------------------------------------------------------------------------------------------- the probe's inputs, end to end
+
+
+def _save(image, path, **kwargs):
+    image.save(path, **kwargs)
+    return path
+
+
+def _odd_images(root):
+    """name -> path of every odd image the probe fed `graphrec recommend`, made here; bad ones start with 'bad-'."""
+    import io
+    import os
+    import struct
+    import zlib
+
+    import numpy as np
+    from PIL import Image
+
+    root.mkdir(exist_ok=True)
+    rng = np.random.default_rng(16)
+    noise = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), "RGB")
+    frames = [Image.new("RGB", (16, 16), colour).convert("P") for colour in ((210, 30, 40), (20, 30, 90), (245, 245, 250))]
+    palette = Image.new("P", (8, 8), 1)
+    palette.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated
+    jpeg = io.BytesIO()
+    noise.save(jpeg, "JPEG")
+
+    def png_chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    bomb_header = (
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 60_000, 60_000, 8, 2, 0, 0, 0))
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + png_chunk(b"IEND", b"")
+    )
+    made = {
+        "rgb.png": _save(noise, root / "rgb.png"),
+        "photo.jpg": _save(noise, root / "photo.jpg", quality=90),
+        "grey.png": _save(noise.convert("L"), root / "grey.png"),
+        "grey16.png": _save(Image.fromarray((rng.integers(0, 65535, (20, 20))).astype(np.uint16)), root / "grey16.png"),
+        "rgba.png": _save(noise.convert("RGBA"), root / "rgba.png"),
+        "la.png": _save(noise.convert("LA"), root / "la.png"),
+        "palette-transparent.png": _save(palette, root / "palette-transparent.png", transparency=1),
+        "cmyk.jpg": _save(noise.convert("CMYK"), root / "cmyk.jpg"),
+        "rotated.jpg": _save(noise, root / "rotated.jpg", exif=exif),
+        "animated.gif": _save(frames[0], root / "animated.gif", save_all=True, append_images=frames[1:]),
+        "image.bmp": _save(noise, root / "image.bmp"),
+        "image.webp": _save(noise, root / "image.webp"),
+        "image.tiff": _save(noise, root / "image.tiff"),
+        "one-pixel.png": _save(Image.new("RGB", (1, 1), (210, 30, 40)), root / "one-pixel.png"),
+        "strip-1x4000.png": thin_png(root / "strip-1x4000.png", 1, 4_000),
+        "png-named.jpg": _save(noise, root / "png-named.jpg", format="PNG"),
+    }
+    bad = {
+        "bad-zero.jpg": b"",
+        "bad-text.jpg": b"just some text, saved with a .jpg name\n",
+        "bad-html.png": b"<!doctype html><title>404 Not Found</title>",
+        "bad-svg.svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>',
+        "bad-truncated.jpg": jpeg.getvalue()[: len(jpeg.getvalue()) // 2],
+        "bad-truncated.png": (root / "rgb.png").read_bytes()[:200],
+        "bad-bomb-header.png": bomb_header,
+        "bad-random.bin": rng.integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+    }
+    for name, data in bad.items():
+        (root / name).write_bytes(data)
+        made[name] = root / name
+    made["bad-folder.jpg"] = root / "bad-folder.jpg"
+    made["bad-folder.jpg"].mkdir()
+    made["bad-missing.png"] = root / "bad-missing.png"
+    made["bad-fifo.png"] = root / "bad-fifo.png"
+    os.mkfifo(made["bad-fifo.png"])
+    return made
+
+
+ODD_IMAGES = [
+    "rgb.png", "photo.jpg", "grey.png", "grey16.png", "rgba.png", "la.png", "palette-transparent.png", "cmyk.jpg",
+    "rotated.jpg", "animated.gif", "image.bmp", "image.webp", "image.tiff", "one-pixel.png", "strip-1x4000.png",
+    "png-named.jpg", "bad-zero.jpg", "bad-text.jpg", "bad-html.png", "bad-svg.svg", "bad-truncated.jpg",
+    "bad-truncated.png", "bad-bomb-header.png", "bad-random.bin", "bad-folder.jpg", "bad-missing.png", "bad-fifo.png",
+]
+
+
+@pytest.fixture(scope="module")
+def odd_images(tmp_path_factory):
+    return _odd_images(tmp_path_factory.mktemp("odd-images"))
+
+
+@pytest.mark.parametrize("name", ODD_IMAGES)
+def test_recommend_handles_every_odd_image_with_songs_or_one_line(tiny_model_dir, odd_images, capsys, name):
+    code = main(["recommend", "--json", "--model", str(tiny_model_dir), str(odd_images[name])])
+    if name.startswith("bad-"):
+        assert code == 1
+        assert name in one_line_error(capsys)
+    else:
+        assert code == 0, capsys.readouterr().err
+        assert len(json.loads(capsys.readouterr().out)["songs"]) == 10
+
+
+BAD_CORPORA = {
+    "empty.csv": b"",
+    "only-header.csv": b"id,title,artist,lyrics\n",
+    "no-lyrics-column.csv": b"id,title,artist\n1,a,b\n",
+    "binary.csv": bytes(range(256)) * 8,
+    "latin1.csv": "id,title,artist,lyrics\n1,caf\u00e9,x,d\u00e9j\u00e0 vu\n".encode("latin-1"),
+    "utf16.csv": "id,title,artist,lyrics\n1,雪,x,大雪\n".encode("utf-16"),
+    "too-many-fields.csv": b"id,title,artist,lyrics\n1,a,b,c,d,e\n",
+    "broken.jsonl": b'{"id": "1", "title": "a", "lyrics": "b"}\n{"id": 2, "title": \n',
+    "not-objects.jsonl": b"[1, 2, 3]\n",
+    "not-gzip.csv.gz": b"plain text pretending to be gzip",
+    "no-suffix": b"id,title,artist,lyrics\n1,a,b,c\n",
+}
+
+
+@pytest.mark.parametrize("name", [*BAD_CORPORA, "missing.csv", "a-folder.csv"])
+def test_build_refuses_every_bad_corpus_in_one_line(tmp_path, capsys, name):
+    songs = tmp_path / name
+    if name in BAD_CORPORA:
+        songs.write_bytes(BAD_CORPORA[name])
+    elif name == "a-folder.csv":
+        songs.mkdir()
+    assert main(["--no-progress", "build", "--songs", str(songs), "--out", str(tmp_path / "model")]) == 1
+    assert name in one_line_error(capsys)
+    assert not (tmp_path / "model").exists()
