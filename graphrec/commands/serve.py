@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=port, default=8000, help="port (default 8000)")
     p.add_argument("--max-upload-mb", type=positive_float, help="largest upload in MiB (default 10)")
-    p.add_argument("--max-pixels", type=positive_int, help="largest image in pixels (default: graphrec's decoding limit, about 89 million)")
+    p.add_argument("--max-pixels", type=positive_int, help="largest image in pixels (default 40 million)")
     p.add_argument("--max-connections", type=positive_int, help="answer 503 past about this many open connections (default 64)")
     p.add_argument("--header-timeout", type=positive_float, help="close a connection whose request headers take longer, in seconds (default 10)")
     p.set_defaults(func=run)
