@@ -766,3 +766,13 @@ def test_build_refuses_every_bad_corpus_in_one_line(tmp_path, capsys, name):
     assert main(["--no-progress", "build", "--songs", str(songs), "--out", str(tmp_path / "model")]) == 1
     assert name in one_line_error(capsys)
     assert not (tmp_path / "model").exists()
+
+
+def test_the_default_model_is_recovered_too(tiny_model_dir, tmp_path, monkeypatch):
+    import graphrec
+
+    target = tmp_path / "m"
+    save_marked(tiny_model_dir, target, "old")
+    target.rename(tmp_path / f".m.old-{dead_pid()}")  # killed between the renames
+    monkeypatch.setenv("GRAPHREC_MODEL", str(target))
+    assert graphrec.load().provenance == {"marker": "old"}
