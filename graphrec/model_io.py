@@ -212,7 +212,8 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
 
 
 def check_destination(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a Path if :func:`save_model` may write a model there, else the one-line reason why not.
+    """``path`` as a Path if :func:`save_model` may write a model there; else InputError (a file is in the
+    way) or ModelFormatError (a folder that is not provably a model), with the one-line reason.
 
     Allowed: a path that does not exist yet (under folders, not files), an empty folder, or a folder
     that provably holds a graphrec model and nothing else: its manifest.json parses, names graphrec's
