@@ -1,10 +1,12 @@
 """Load test of `graphrec serve` on loopback: latency percentiles, throughput, errors, server peak RSS.
 
-    .venv/bin/python benchmarks/load_test.py [--model DIR] [--requests 500] [--concurrency 8]
+    .venv/bin/python benchmarks/load_test.py [--model DIR] [--requests 500] [--concurrency 8] [--slow-clients 12]
 
 Starts the server as a subprocess on 127.0.0.1 (a free port), waits for /healthz, sends ``--requests``
 POST /recommend uploads from ``--concurrency`` client threads (stopping early at ``--max-seconds``),
-reads the server's peak RSS (VmHWM, Linux) and stops it. The result is printed as one JSON line (the
+reads the server's peak RSS (VmHWM, Linux) and stops it. With ``--slow-clients N`` it first opens N
+connections that send half a request and wait (the probe of issue 16), and reports when the server
+closed them (its header timeout, 10 s by default), waiting up to 15 s after the load for that. The result is printed as one JSON line (the
 last line of output) and appended to benchmarks/results/load_test.jsonl. Never leaves loopback.
 """
 
@@ -66,6 +68,29 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def open_slow_clients(port: int, count: int, done: threading.Event) -> tuple[list[socket.socket], list[float | None]]:
+    """``count`` connections that send half a request line and wait; a thread each notes when the server
+    closes it (before ``done`` is set: after that, the close is our own)."""
+    sockets: list[socket.socket] = []
+    closed_after: list[float | None] = [None] * count
+
+    def watch(i: int, sock: socket.socket, opened: float) -> None:
+        try:
+            while sock.recv(4096):
+                pass
+        except OSError:  # a reset, or our own close at the end
+            pass
+        if not done.is_set():
+            closed_after[i] = round(time.monotonic() - opened, 2)
+
+    for i in range(count):
+        sock = socket.create_connection((HOST, port), timeout=None)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: load-test\r\nX-Slow: ")
+        sockets.append(sock)
+        threading.Thread(target=watch, args=(i, sock, time.monotonic()), daemon=True).start()
+    return sockets, closed_after
+
+
 def wait_healthy(base: str, proc: subprocess.Popen, timeout: float) -> dict:
     import httpx
 
@@ -95,10 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=16, help="distinct images to cycle through")
     parser.add_argument("--startup-timeout", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--slow-clients", type=int, default=0, help="connections that send half a request and wait (0..32)")
     parser.add_argument("--no-save", action="store_true", help=f"do not append to {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
-    if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 64:
-        parser.error("--requests must be in 1..100000 and --concurrency in 1..64")
+    if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 64 or not 0 <= args.slow_clients <= 32:
+        parser.error("--requests must be in 1..100000, --concurrency in 1..64 and --slow-clients in 0..32")
 
     if args.model is None:
         from graphrec.api import default_model_path
@@ -124,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         rss_idle = peak_rss_mb(proc.pid)
         images = payloads(args.images, args.seed)
+        slow_done = threading.Event()
+        slow_sockets, slow_closed_after = open_slow_clients(port, args.slow_clients, slow_done)
         latencies = np.zeros(args.requests, dtype=np.float64)
         statuses = np.zeros(args.requests, dtype=np.int32)  # 0 = not sent (time limit) or transport error
         counter = iter(range(args.requests))
@@ -156,6 +184,12 @@ def main(argv: list[str] | None = None) -> int:
                 future.result()
         seconds = time.perf_counter() - started
         rss_peak = peak_rss_mb(proc.pid)
+        wait_until = time.monotonic() + (15.0 if args.slow_clients else 0.0)  # the server's header timeout is 10 s
+        while time.monotonic() < wait_until and None in slow_closed_after:
+            time.sleep(0.1)
+        slow_done.set()
+        for sock in slow_sockets:
+            sock.close()
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -192,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(seconds, 3),
         "requests_per_s": round(int(sent.sum()) / seconds, 2) if seconds > 0 else None,
         "latency_ms": {"p50": pct(50), "p95": pct(95), "p99": pct(99), "mean": round(float(lat_ms.mean()), 2) if len(lat_ms) else None, "max": round(float(lat_ms.max()), 2) if len(lat_ms) else None},
+        "slow_clients": args.slow_clients,
+        "slow_clients_closed_by_server": sum(t is not None for t in slow_closed_after),
+        "slow_clients_closed_after_s_max": max((t for t in slow_closed_after if t is not None), default=None),
         "server_rss_mb_after_start": rss_idle,
         "server_peak_rss_mb": rss_peak,
         "cpu_count": os.cpu_count(),

@@ -28,7 +28,10 @@ def default_model_path() -> Path:
 
 def load(path: str | os.PathLike[str] | None = None) -> Recommender:
     """Load a saved model (the default one when ``path`` is None)."""
+    from graphrec.model_io import recover
+
     target = Path(path) if path is not None else default_model_path()
+    recover(target)  # a save killed between its renames leaves nothing at the path until this runs
     if path is None and not target.exists():
         raise ModelFormatError(
             f"no default model at {describe_path(target)}: build it with `make demo` or "

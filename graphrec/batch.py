@@ -1,7 +1,8 @@
 """Score a folder of images with a model: resumable, ordered, one output row per image.
 
 ``score_folder(model, folder, out)`` writes the top-k songs of every image under ``folder`` to ``out``
-(JSONL or CSV) and every file that cannot be read to ``<out>.errors.jsonl``. Images go through the
+(JSONL or CSV) and every file that cannot be read to ``<out>.errors.jsonl``, as well as every entry
+that looks like an image but cannot be scored (see :func:`scan_folder`): nothing found is left out. Images go through the
 feature pipeline (:func:`graphrec.vision.pipeline.iter_features`): decoded in workers ahead of the
 featurizer, which sees whole batches. After every batch both files are flushed
 and fsynced, so a run killed at any point (even ``kill -9``) loses at most the batch in flight; running
@@ -45,10 +46,10 @@ CSV_COLUMNS = ("path", "featurizer", "k", "song_ids", "titles", "artists", "scor
 class ScoreSummary:
     """What one :func:`score_folder` call did."""
 
-    found: int  # image files under the folder
+    found: int  # entries under the folder that look like images: scored, reported, or done before
     scored: int  # scored in this call
     skipped_done: int  # already in the output or errors file from an earlier call
-    failed: int  # unreadable in this call, written to the errors file
+    failed: int  # unreadable or unscorable in this call, written to the errors file
     seconds: float
     images_per_s: float  # (scored + failed) / seconds: the rate of this call's work
     out: str
@@ -64,11 +65,45 @@ def errors_path_for(out: str | os.PathLike[str]) -> Path:
     return out.with_name(out.name + ".errors.jsonl")
 
 
-def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[str]:
-    """Image files under ``folder`` as sorted POSIX paths relative to it (the ids used in the output).
+#: Suffixes of image formats graphrec does not score. A scan reports such files (convert them) rather
+#: than skipping them silently; files with other suffixes (notes.txt, .xmp sidecars) are not images.
+UNSUPPORTED_IMAGE_SUFFIXES = frozenset({
+    ".svg", ".svgz", ".heic", ".heif", ".avif", ".jxl", ".jp2", ".psd", ".xcf", ".ico", ".eps",
+    ".raw", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2",
+})
 
-    Sorting makes the output order, and therefore a resumed run, deterministic. Hidden files and
-    folders (names starting with '.') are skipped, as editors and OSes leave junk there.
+
+@dataclass(frozen=True)
+class FolderScan:
+    """What :func:`scan_folder` found: the files to score, and the entries that look like images but cannot be."""
+
+    images: list[str]  # sorted POSIX paths relative to the folder
+    unreadable: list[tuple[str, str]]  # (path, reason), sorted by path; non-UTF-8 names shown with \xNN escapes
+
+
+def printable(text: str) -> str:
+    """``text`` writable as UTF-8: bytes of a name that is not UTF-8 (which Python keeps as lone surrogates) as ``\\xNN``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # surrogates that did not come from undecodable bytes
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def scan_folder(folder: str | os.PathLike[str], *, recursive: bool = False) -> FolderScan:
+    """Every entry under ``folder`` whose name looks like an image is either to be scored or reported.
+
+    An entry looks like an image when its suffix is in :data:`IMAGE_SUFFIXES` (scored if it is a
+    regular file, or a link to one) or in :data:`UNSUPPORTED_IMAGE_SUFFIXES` (reported: convert it).
+    Also reported: a dangling link, a folder (in a flat scan; a recursive one descends into it, but
+    never through a link, so link loops cannot trap it), a FIFO or device, and a name that is not
+    valid UTF-8 (the output could not hold it; it is reported with ``\\xNN`` escapes). Hidden names
+    (starting with '.') and other suffixes are left out, as before. Sorting makes the output order,
+    and therefore a resumed run, deterministic.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -76,19 +111,85 @@ def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> l
             f"cannot score {describe_path(root)}: expected a folder of images, found "
             f"{'a file' if root.exists() else 'nothing'}; pass the folder that holds the images."
         )
-    found: list[str] = []
-    if recursive:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            rel_dir = Path(dirpath).relative_to(root)
-            for name in filenames:
-                if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                    found.append((rel_dir / name).as_posix())
-    else:
-        for entry in os.scandir(root):
-            if entry.is_file() and not entry.name.startswith(".") and Path(entry.name).suffix.lower() in IMAGE_SUFFIXES:
-                found.append(entry.name)
-    return sorted(found)
+    images: list[str] = []
+    unreadable: list[tuple[str, str]] = []
+    pending = [(root, "")]
+    while pending:
+        directory, prefix = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError as exc:
+            if not prefix:
+                raise InputError(f"cannot score {describe_path(root)}: the folder cannot be read ({exc}); check its permissions.") from None
+            unreadable.append((printable(prefix.rstrip("/")), f"this folder cannot be read ({exc}); check its permissions"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = prefix + entry.name
+            try:
+                if recursive and entry.is_dir(follow_symlinks=False):
+                    pending.append((Path(entry.path), path + "/"))
+                    continue
+                linked_folder = recursive and entry.is_symlink() and entry.is_dir()
+            except OSError as exc:
+                unreadable.append((printable(path), f"it cannot be examined ({exc}); check its permissions"))
+                continue
+            if linked_folder:
+                reason: str | None = (
+                    "it is a link to a folder, which a recursive scan does not follow (links can loop); score that folder itself"
+                )
+            else:
+                reason = _why_not_scorable(entry, recursive)
+                if reason is None:
+                    continue  # not an image by its name
+            if not _is_utf8(path):
+                reason = "its name is not valid UTF-8 (shown here with \\xNN escapes), so no output file can hold it; rename it to UTF-8"
+            if reason:
+                log.warning("cannot score %s: %s", printable(path), reason)
+                unreadable.append((printable(path), reason))
+            else:
+                images.append(path)
+    return FolderScan(images=sorted(images), unreadable=sorted(unreadable))
+
+
+def _why_not_scorable(entry: os.DirEntry[str], recursive: bool) -> str | None:
+    """None: not an image by its name; "": an image file to score; else why the image-named entry cannot be scored."""
+    suffix = os.path.splitext(entry.name)[1].lower()
+    if suffix in UNSUPPORTED_IMAGE_SUFFIXES:
+        return (
+            f"{suffix} is not a format graphrec scores ({', '.join(sorted(IMAGE_SUFFIXES))}); "
+            "convert it to JPEG or PNG"
+        )
+    if suffix not in IMAGE_SUFFIXES:
+        return None
+    try:
+        if entry.is_file():
+            return ""
+        if entry.is_dir():
+            hint = "" if recursive else "; pass --recursive to score the images inside it"
+            return f"it is a folder, not an image file{hint}"
+        if entry.is_symlink() and not os.path.exists(entry.path):
+            return f"it is a link to {printable(os.readlink(entry.path))!r}, which does not exist; fix or remove the link"
+    except OSError as exc:
+        return f"it cannot be examined ({exc}); check its permissions"
+    return "it is not a regular file (a FIFO, socket or device); copy the image into a regular file"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def list_images(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[str]:
+    """Image files under ``folder`` as sorted POSIX paths relative to it (the ids used in the output).
+
+    The files :func:`scan_folder` would score; what it reports instead is left out here.
+    """
+    return scan_folder(folder, recursive=recursive).images
 
 
 # ---------------------------------------------------------------------------------------------- resuming
@@ -224,7 +325,8 @@ class _Sink:
     def error(self, path: str, reason: str) -> None:
         if self.errors is None:  # created on the first failure only, so clean runs leave no empty file
             self.errors = open(self.errors_path, "a", encoding="utf-8")
-        self.errors.write(json.dumps({"path": path, "reason": reason}, ensure_ascii=False) + "\n")
+        # printable(): a reason may quote a name that is not UTF-8; the file must stay UTF-8 whatever it holds.
+        self.errors.write(json.dumps({"path": printable(path), "reason": printable(reason)}, ensure_ascii=False) + "\n")
 
     @staticmethod
     def _sync(handle: IO[str]) -> None:
@@ -286,7 +388,8 @@ def score_folder(
         raise InputError(f"the output and errors files are both {describe_path(out_path)}; give two different paths.")
 
     root = Path(folder)
-    paths = list_images(root, recursive=recursive)
+    scan = scan_folder(root, recursive=recursive)
+    paths = scan.images
     if isinstance(model, str | os.PathLike):
         from graphrec.api import load
 
@@ -302,12 +405,17 @@ def score_folder(
         _check_same_run(out_path, first, recommender.featurizer_name, k)
     finished = done | failed_before
     todo = [p for p in paths if p not in finished]
-    skipped = len(paths) - len(todo)
+    unscorable = [(p, reason) for p, reason in scan.unreadable if p not in finished]
+    found = len(paths) + len(scan.unreadable)
+    skipped = found - len(todo) - len(unscorable)
     if skipped:
-        log.info("resuming %s: %d of %d images already done, %d to go", out_path, skipped, len(paths), len(todo))
+        log.info("resuming %s: %d of %d images already done, %d to go", out_path, skipped, found, len(todo) + len(unscorable))
 
     scored = failed = 0
     sink = _Sink(out_path, errors_path, fmt, out_is_new=not out_data)
+    for path, reason in unscorable:  # found by the scan but not scorable: reported first, like any failure
+        sink.error(path, reason)
+    failed += len(unscorable)
     bar = progress(total=len(todo), show_progress=show_progress, unit="img", desc="scoring", leave=True)
     # Decoding runs ahead in workers while the featurizer computes; each batch is written and made
     # durable before the next, so a kill loses at most the batch in flight.
@@ -332,7 +440,7 @@ def score_folder(
 
     seconds = time.perf_counter() - started
     summary = ScoreSummary(
-        found=len(paths),
+        found=found,
         scored=scored,
         skipped_done=skipped,
         failed=failed,
@@ -356,4 +464,7 @@ def _check_same_run(out: Path, first: dict[str, Any], featurizer: str, k: int) -
         )
 
 
-__all__ = ["ScoreSummary", "score_folder", "list_images", "errors_path_for", "IMAGE_SUFFIXES"]
+__all__ = [
+    "FolderScan", "IMAGE_SUFFIXES", "ScoreSummary", "UNSUPPORTED_IMAGE_SUFFIXES", "errors_path_for", "list_images",
+    "printable", "scan_folder", "score_folder",
+]

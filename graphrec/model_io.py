@@ -15,8 +15,13 @@ Layout (``format_version`` 2)::
     class_vectors.npy      with a classifier bridge: LINE vectors of the classes
     image_features.npy     the images' features in the featurizer's space
 
-No pickle anywhere. The directory is written beside its destination and renamed into place, so a
-crash leaves the old model or the new one, never a mix.
+No pickle anywhere. The directory is written beside its destination, in a staging folder
+``.NAME.PID.XXXX.tmp`` (PID: the saving process), then swapped in with two renames: the old model to
+``.NAME.old-PID``, the staging folder to ``NAME``. A crash therefore never leaves a mix of two models,
+and at every instant the old or the new complete model is at ``NAME`` or recoverable: every load and
+save of ``NAME`` first runs :func:`recover`, which (for leftovers of processes that are no longer
+alive) finishes a swap whose staging folder is complete, or else puts the old model back, and then
+clears the leftovers. Process ids make "no longer alive" decidable on the machine that saved.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +48,9 @@ from graphrec.config import BuildConfig
 from graphrec.data.images import ImageRecord
 from graphrec.data.songs import Song
 from graphrec.graph.build import ClassNodes
+from graphrec.vision.registry import FEATURIZERS, parse_spec
 from graphrec._version import __version__
-from graphrec.errors import ModelFormatError, describe_path
+from graphrec.errors import InputError, ModelFormatError, describe_path
 
 log = get_logger(__name__)
 
@@ -49,6 +58,16 @@ FORMAT_VERSION = 2  # 2: classifier-bridge parts; rank/first-stage settings in t
 MANIFEST = "manifest.json"
 # node kind -> the file (without .npy) that holds its LINE vectors
 _VECTOR_FILES = {"song": "song_vectors", "image": "image_vectors", "keyword": "keyword_vectors"}
+
+#: Tests only: called with the name of each step of a save ("staged": the staging folder is complete;
+#: "between-renames": the old model is moved aside; "swapped": the new one is in place), so a test can
+#: kill the process there. None in normal use.
+_fault_hook: Callable[[str], None] | None = None
+
+
+def _fault_point(step: str) -> None:
+    if _fault_hook is not None:
+        _fault_hook(step)
 
 
 def _write_file(directory: Path, name: str, data: bytes, checksums: dict[str, str]) -> None:
@@ -123,10 +142,14 @@ class ModelParts:
 
 
 def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
-    """Write ``parts`` to the directory ``path`` atomically and return it."""
-    target = Path(path)
+    """Write ``parts`` to the directory ``path`` atomically and return it.
+
+    ``path`` must be new, an empty folder or an earlier graphrec model (see :func:`check_destination`).
+    """
+    recover(path)
+    target = check_destination(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent))
     checksums: dict[str, str] = {}
     try:
         _write_file(staging, "song_keywords.npz", _csr_bytes(parts.song_keywords), checksums)
@@ -179,6 +202,7 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
             {},
         )
         fsync_dir(staging)
+        _fault_point("staged")
         _swap_into_place(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -187,20 +211,154 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def check_destination(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if :func:`save_model` may write a model there; else InputError (a file is in the
+    way) or ModelFormatError (a folder that is not provably a model), with the one-line reason.
+
+    Allowed: a path that does not exist yet (under folders, not files), an empty folder, or a folder
+    that provably holds a graphrec model and nothing else: its manifest.json parses, names graphrec's
+    model format, and lists every other file in the folder. Anything else is refused, so a user's
+    folder is never replaced. Call it before a long build to fail at once.
+    """
+    target = Path(path)
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            what = "a file" if target.is_file() else "not a folder"
+            raise InputError(
+                f"cannot write a model to {describe_path(target)}: it is {what}; give a folder path "
+                "(new, empty, or an earlier graphrec model)."
+            )
+        problem = _not_a_replaceable_model(target)
+        if problem is not None:
+            raise ModelFormatError(
+                f"refusing to replace {describe_path(target)}: {problem}; choose another output path "
+                "(or move your files out of it)."
+            )
+        return target
+    for ancestor in target.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise InputError(
+                    f"cannot write a model to {describe_path(target)}: {describe_path(ancestor)} is a file, "
+                    "not a folder; give a path under a folder."
+                )
+            break
+    return target
+
+
+def _not_a_replaceable_model(directory: Path) -> str | None:
+    """Why the folder ``directory`` must not be replaced by a model, or None when it may be."""
+    entries = sorted(os.listdir(directory))
+    if not entries:
+        return None
+    if MANIFEST not in entries:
+        return f"it is a non-empty folder that is not a graphrec model (no {MANIFEST})"
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"it is not a graphrec model (its {MANIFEST} is not readable JSON)"
+    if not (
+        isinstance(manifest, dict)
+        and isinstance(manifest.get("format_version"), int)
+        and isinstance(manifest.get("graphrec_version"), str)
+        and isinstance(manifest.get("files"), dict)
+    ):
+        return f"it is not a graphrec model (its {MANIFEST} does not name graphrec's model format)"
+    foreign = [name for name in entries if name != MANIFEST and name not in manifest["files"]]
+    if foreign:
+        shown = ", ".join(repr(name) for name in foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        return f"it is a graphrec model but also holds {len(foreign)} file(s) the model did not write ({shown})"
+    return None
+
+
 def _swap_into_place(staging: Path, target: Path) -> None:
-    if target.exists() and not (target / MANIFEST).exists() and any(target.iterdir()):
-        raise ModelFormatError(
-            f"refusing to replace {describe_path(target)}: it is a non-empty directory that is not a graphrec model; "
-            "choose another output path."
-        )
+    check_destination(target)  # again: the folder may have changed during the build
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         os.replace(target, old)
-    os.replace(staging, target)
+        _fault_point("between-renames")
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)  # the new model could not go in: the old one goes back
+        raise
     fsync_dir(target.parent)
+    _fault_point("swapped")
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover(path: str | os.PathLike[str]) -> None:
+    """Repair what saves of the model at ``path`` left behind when their process died.
+
+    Only leftovers of processes that are no longer alive are touched (another process may still be
+    saving). If nothing is at ``path``, the newest complete staging folder (manifest written, every
+    checksum right) is renamed there, which finishes the swap it was part of; failing that, the
+    newest moved-aside old model is put back. Then the other leftovers are deleted. Errors (a
+    read-only folder, a concurrent recovery) are logged and left for the next call.
+    """
+    target = Path(path)
+    parent = target.parent
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    stem = re.escape(target.name)
+    staging_name = re.compile(rf"\.{stem}\.(\d+)\.[a-z0-9_]+\.tmp")
+    old_name = re.compile(rf"\.{stem}\.old-(\d+)")
+    staged: list[Path] = []
+    olds: list[Path] = []
+    for name in names:
+        for pattern, found in ((staging_name, staged), (old_name, olds)):
+            match = pattern.fullmatch(name)
+            if match and not _process_alive(int(match.group(1))):
+                found.append(parent / name)
+    if not staged and not olds:
+        return
+    try:
+        if not target.exists() and not target.is_symlink():
+            complete = [p for p in staged if _is_complete_model(p)]
+            newest = max(complete or olds, key=lambda p: p.stat().st_mtime, default=None)
+            if newest is not None:
+                os.replace(newest, target)
+                fsync_dir(parent)
+                what = "finished the interrupted save of" if newest in complete else "restored the previous"
+                log.warning("%s model %s (from %s, left by a process that died)", what, target, newest.name)
+        for leftover in staged + olds:
+            if leftover.exists():
+                shutil.rmtree(leftover)
+                log.info("removed %s, left by a save whose process died", leftover)
+    except OSError as exc:
+        log.warning("could not recover the model leftovers beside %s: %s", target, exc)
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still be running (when unsure: yes, so its files are left alone)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid() or os.name != "posix":  # this process (another thread may be saving), or no way to tell
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def _is_complete_model(directory: Path) -> bool:
+    """A staging folder whose save got as far as its manifest (written last) and whose files all check out."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        return isinstance(manifest.get("format_version"), int) and all(
+            sha256_file(directory / name) == digest for name, digest in files.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _json_default(obj: Any) -> Any:
@@ -214,8 +372,9 @@ def _json_default(obj: Any) -> Any:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a model's manifest (not its arrays)."""
+    """Read and check a model's manifest (not its arrays), after :func:`recover` has repaired an interrupted save."""
     directory = Path(path)
+    recover(directory)
     if not directory.is_dir():
         raise ModelFormatError(
             f"no model directory at {describe_path(directory)}; build one with `graphrec build --out DIR` "
@@ -256,40 +415,30 @@ def _checked(directory: Path, name: str, checksums: dict[str, str]) -> Path:
 
 
 def load_model(path: str | os.PathLike[str]) -> ModelParts:
-    """Read a model directory written by :func:`save_model`, checking version and every checksum."""
+    """Read a model directory written by :func:`save_model`, checking version and every checksum.
+
+    Every way a model can be damaged is a :class:`ModelFormatError` naming the file and the fix,
+    also a file whose checksum was re-sealed after it was cut or edited.
+    """
     directory = Path(path)
     manifest = read_manifest(directory)
     checksums = manifest.get("files", {})
+
+    def read(name: str, reader: Callable[[Path], Any]) -> Any:
+        return _decoded(_checked(directory, name, checksums), reader)
+
     try:
-        vectors = {
-            kind: np.load(_checked(directory, f"{name}.npy", checksums), allow_pickle=False)
-            for kind, name in _VECTOR_FILES.items()
-        }
-        image_features = np.load(_checked(directory, "image_features.npy", checksums), allow_pickle=False)
-        song_keywords = _read_csr(_checked(directory, "song_keywords.npz", checksums))
+        vectors = {kind: read(f"{name}.npy", _read_npy) for kind, name in _VECTOR_FILES.items()}
+        image_features = read("image_features.npy", _read_npy)
+        song_keywords = read("song_keywords.npz", _read_csr)
         classes = None
         if "classes.json" in checksums:
-            names = json.loads(_checked(directory, "classes.json", checksums).read_text(encoding="utf-8"))
-            classes = ClassNodes(ids=list(names["ids"]), labels=list(names["labels"]),
-                                 keywords=_read_csr(_checked(directory, "class_keywords.npz", checksums)))
-            vectors["class"] = np.load(_checked(directory, "class_vectors.npy", checksums), allow_pickle=False)
-        vocabulary = json.loads(_checked(directory, "vocabulary.json", checksums).read_text(encoding="utf-8"))
-        songs = [
-            Song(
-                id=row["id"], title=row["title"], artist=row["artist"], lyrics=row["lyrics"],
-                popularity=row.get("popularity"), source=row.get("source", ""),
-            )
-            for row in _read_jsonl(_checked(directory, "songs.jsonl", checksums))
-        ]
-        images = [
-            ImageRecord(
-                id=row["id"],
-                path=str((directory / row["path"]).resolve()) if not os.path.isabs(row["path"]) else row["path"],
-                keywords=tuple(row["keywords"]),
-                weights=tuple(float(w) for w in row["weights"]),
-            )
-            for row in _read_jsonl(_checked(directory, "images.jsonl", checksums))
-        ]
+            names = read("classes.json", _read_json)
+            classes = ClassNodes(ids=list(names["ids"]), labels=list(names["labels"]), keywords=read("class_keywords.npz", _read_csr))
+            vectors["class"] = read("class_vectors.npy", _read_npy)
+        vocabulary = read("vocabulary.json", _read_json)
+        songs = read("songs.jsonl", _read_songs)
+        images = read("images.jsonl", lambda p: _read_images(p, directory))
         config = BuildConfig.from_dict(manifest["config"])
     except ModelFormatError:
         raise
@@ -300,6 +449,13 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
     featurizer.pop("dim", None)
     if not name:
         raise ModelFormatError(f"the manifest of {describe_path(directory)} names no featurizer; rebuild the model.")
+    try:
+        parse_spec(name)
+    except InputError:
+        raise ModelFormatError(
+            f"the manifest of {describe_path(directory)} names featurizer {name!r}, which graphrec {__version__} does not "
+            f"have (it has {', '.join(FEATURIZERS)}); rebuild the model, or install the graphrec that made it."
+        ) from None
     return ModelParts(
         config=config,
         vocabulary=vocabulary,
@@ -313,6 +469,52 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
         provenance=manifest.get("provenance", {}),
         classes=classes,
     )
+
+
+# What decoding a damaged file raises: numpy (ValueError, EOFError), zip (BadZipFile), JSON and UTF-8
+# (ValueError), missing keys and wrong shapes of rows (KeyError, TypeError, IndexError).
+_DECODE_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError, IndexError, AttributeError, zipfile.BadZipFile)
+
+
+def _decoded(path: Path, reader: Callable[[Path], Any]) -> Any:
+    """``reader(path)``, with any decoding failure turned into a ModelFormatError naming the file."""
+    try:
+        return reader(path)
+    except _DECODE_ERRORS as exc:
+        raise ModelFormatError(
+            f"model file {describe_path(path)} cannot be decoded ({type(exc).__name__}: {exc}) although it matches "
+            "the manifest's checksum: it was damaged or edited and the checksum re-sealed; rebuild the model."
+        ) from None
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    return np.load(path, allow_pickle=False)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _read_songs(path: Path) -> list[Song]:
+    return [
+        Song(
+            id=row["id"], title=row["title"], artist=row["artist"], lyrics=row["lyrics"],
+            popularity=row.get("popularity"), source=row.get("source", ""),
+        )
+        for row in _read_jsonl(path)
+    ]
+
+
+def _read_images(path: Path, directory: Path) -> list[ImageRecord]:
+    return [
+        ImageRecord(
+            id=row["id"],
+            path=str((directory / row["path"]).resolve()) if not os.path.isabs(row["path"]) else row["path"],
+            keywords=tuple(row["keywords"]),
+            weights=tuple(float(w) for w in row["weights"]),
+        )
+        for row in _read_jsonl(path)
+    ]
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

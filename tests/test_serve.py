@@ -272,4 +272,4 @@ def test_create_app_loads_a_model_directory(tiny_model_dir):
     from graphrec.serve.app import create_app
 
     with TestClient(create_app(tiny_model_dir)) as c:
-        assert c.get("/healthz").json()["model"]["path"] == str(tiny_model_dir)
+        assert c.get("/healthz").json()["model"]["name"] == tiny_model_dir.name  # the name only: no server path (issue 16)

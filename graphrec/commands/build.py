@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from graphrec.data.images import ImageSet, load_default_images, load_emoji_images, read_images, read_photo_classes
     from graphrec.errors import InputError
     from graphrec.data.songs import load_default_songs, read_songs
+    from graphrec.model_io import check_destination
     from graphrec.recommender import Recommender
 
     kw_changes: dict[str, Any] = {}
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         recommend=dataclasses.replace(base.recommend, **rec_changes),
         **top,
     )
-    out = args.out or default_model_path()
+    out = check_destination(args.out or default_model_path())  # a folder that cannot be used fails now, not after the build
     start = time.perf_counter()
     songs = read_songs(args.songs) if args.songs else load_default_songs()
     if args.class_table is not None:

@@ -194,9 +194,9 @@ def create_app(plan: dict[str, Any], judgments_path: str | os.PathLike[str]) -> 
 
 
 def serve(plan: dict[str, Any], judgments_path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the judging page with uvicorn until interrupted."""
-    import uvicorn
+    """Run the judging page with uvicorn until interrupted (with the service's limits on slow clients)."""
+    from graphrec.serve.server import run_server
 
     app = create_app(plan, judgments_path)
     log.info("judging page on http://%s:%d/ ; judgments go to %s", host, port, judgments_path)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    run_server(app, host=host, port=port, log_level="warning")

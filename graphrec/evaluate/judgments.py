@@ -55,10 +55,12 @@ class Judgment:
 
 
 def check_judge_name(judge: str) -> str:
-    """A judge's name: 1-64 printable characters, no line breaks (it is one CSV field)."""
+    """A judge's name: 1-64 printable characters, no line breaks (it is one CSV field), valid Unicode (it is written as UTF-8)."""
     name = judge.strip() if isinstance(judge, str) else ""
     if not name or len(name) > MAX_JUDGE_NAME or any(c in name for c in "\r\n\x00"):
         raise InputError(f"judge name must be 1 to {MAX_JUDGE_NAME} characters without line breaks, got {judge!r}.")
+    if any("\ud800" <= c <= "\udfff" for c in name):  # a lone surrogate, e.g. from JSON "\ud800": no UTF-8 for it
+        raise InputError(f"judge name must be valid Unicode text, got {judge!r} (it holds a lone surrogate); type the name again.")
     return name
 
 

@@ -6,7 +6,7 @@ Endpoints (errors are JSON ``{"error": ..., "detail": ...}``):
   (form field or query) -> the top-k songs with the dataset images and keywords behind each.
 - ``GET /songs/{song_id}``: title, artist, lyrics and keywords of one song.
 - ``GET /images/{image_id}``: a thumbnail of one dataset image, found by id in the model's table.
-- ``GET /healthz``: model and featurizer, limits, request counters.
+- ``GET /healthz``: the model's folder name and counts, featurizer, limits, request counters (no paths).
 - ``GET /`` and ``GET /static/{name}``: the web page.
 
 Nothing a client sends becomes a filesystem path: song and image ids are dictionary keys, and the
@@ -22,6 +22,7 @@ import time
 from collections import Counter, deque
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -35,6 +36,8 @@ from graphrec._log import get_logger
 from graphrec._version import __version__
 from graphrec.errors import GraphrecError
 from graphrec.serve.limits import (
+    DEFAULT_BODY_IDLE_TIMEOUT_S,
+    DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_UPLOAD_BYTES,
     ApiError,
@@ -46,6 +49,7 @@ from graphrec.serve.limits import (
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphrec.recommender import Recommender
+    from graphrec.serve.server import ServerLimits
 
 log = get_logger(__name__)
 
@@ -135,21 +139,29 @@ def create_app(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_k: int = 100,
     max_concurrency: int | None = None,
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
+    body_idle_timeout_s: float = DEFAULT_BODY_IDLE_TIMEOUT_S,
 ) -> FastAPI:
     """The service around one model, loaded here, once, and shared by every request.
 
     ``model_or_path`` is a :class:`~graphrec.recommender.Recommender`, a model directory, or None for the
     default model. ``max_concurrency`` bounds how many recommendations run at once (default: CPU count),
-    so a burst of uploads queues instead of oversubscribing the cores.
+    so a burst of uploads queues instead of oversubscribing the cores. A request body must arrive within
+    ``body_timeout_s`` in all, pausing at most ``body_idle_timeout_s`` (else 408); the limits on headers,
+    idle connections and their number are set where the server runs it (:mod:`graphrec.serve.server`).
     """
-    limits = Limits(max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, max_k=max_k)
+    limits = Limits(
+        max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, max_k=max_k,
+        body_timeout_s=body_timeout_s, body_idle_timeout_s=body_idle_timeout_s,
+    )
     if model_or_path is None or isinstance(model_or_path, str | os.PathLike):
-        from graphrec.api import load
+        from graphrec.api import default_model_path, load
 
-        model_path = str(model_or_path) if model_or_path is not None else None
+        # Only the folder's name is shown (/healthz): where the server keeps its files is nobody's business.
+        model_name: str | None = Path(model_or_path if model_or_path is not None else default_model_path()).name
         model = load(model_or_path)
     else:
-        model_path = None
+        model_name = None
         model = model_or_path
     featurizer = model.featurizer  # created now, so the first request does not pay for it
     static = _read_static()
@@ -157,14 +169,17 @@ def create_app(
     stats = _Stats()
 
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and this service works offline.
-    app = FastAPI(title="graphrec", version=__version__, summary="Songs for a photo", docs_url=None, redoc_url=None)
+    # No /openapi.json either: the endpoints are documented in this module and the README.
+    app = FastAPI(
+        title="graphrec", version=__version__, summary="Songs for a photo", docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.model = model
     app.state.limits = limits
     app.state.stats = stats
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status)
+        return JSONResponse({"error": exc.error, "detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -279,7 +294,7 @@ def create_app(
             "status": "ok",
             "graphrec_version": __version__,
             "model": {
-                "path": model_path,
+                "name": model_name,
                 "songs": len(model.song_ids_),
                 "images": len(model.image_ids_),
                 "keywords": len(model.vocabulary_),
@@ -307,7 +322,10 @@ def create_app(
         return Response(data, media_type=_STATIC_TYPES[name], headers={"cache-control": "no-cache"})
 
     app.add_middleware(_SecurityHeaders)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=limits.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=limits.max_body_bytes,
+        body_timeout_s=limits.body_timeout_s, body_idle_timeout_s=limits.body_idle_timeout_s,
+    )
     log.info(
         "serving model (%d songs, %d images, featurizer %s)", len(model.song_ids_), len(model.image_ids_),
         model.featurizer_name,
@@ -323,12 +341,13 @@ def serve(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     log_level: str = "info",
+    limits: ServerLimits | None = None,
 ) -> None:
-    """Run the service with uvicorn until interrupted."""
-    import uvicorn
+    """Run the service with uvicorn until interrupted; ``limits`` bound connections and slow clients."""
+    from graphrec.serve.server import run_server
 
     app = create_app(model_or_path, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    run_server(app, host=host, port=port, limits=limits, log_level=log_level)
 
 
 __all__ = ["create_app", "serve", "Limits", "ApiError"]

@@ -1,9 +1,13 @@
-"""Limits on what a client may upload: body bytes, content types, pixels. Checked before decoding."""
+"""Limits on what a client may upload: body bytes, content types, pixels, and how long its body may take.
+Checked before decoding; the connection-level limits (headers, keep-alive, connections) are in
+:mod:`graphrec.serve.server`."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import time
 import warnings
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -22,6 +26,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
+#: A request body must arrive within this many seconds in all (10 MiB at about 1.4 Mbit/s) ...
+DEFAULT_BODY_TIMEOUT_S = 60.0
+#: ... and without a pause longer than this: a stalled or drip-feeding client cannot hold a connection.
+DEFAULT_BODY_IDLE_TIMEOUT_S = 20.0
 #: Room for multipart boundaries, part headers and the small `k` field on top of the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -47,8 +55,8 @@ class ApiError(HTTPException):
     being parsed (any other exception there becomes a generic 400).
     """
 
-    def __init__(self, status: int, error: str, detail: str) -> None:
-        super().__init__(status_code=status, detail=detail)
+    def __init__(self, status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
         self.error = error
 
     @property
@@ -64,12 +72,18 @@ class Limits:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_k: int = 100
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+    body_idle_timeout_s: float = DEFAULT_BODY_IDLE_TIMEOUT_S
 
     def __post_init__(self) -> None:
         for name in ("max_upload_bytes", "max_pixels", "max_k"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Limits.{name} must be a positive integer, got {value!r}.")
+        for name in ("body_timeout_s", "body_idle_timeout_s"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value < float("inf"):
+                raise ValueError(f"Limits.{name} must be a positive number of seconds, got {value!r}.")
 
     @property
     def max_body_bytes(self) -> int:
@@ -85,16 +99,34 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
+def _too_slow(why: str) -> ApiError:
+    return ApiError(
+        408, "request timeout", f"the request body did not arrive {why}; send it again on a faster connection.",
+        headers={"connection": "close"},  # the rest of the body is not read: the connection cannot be reused
+    )
+
+
 class BodyLimitMiddleware:
-    """Rejects request bodies over ``max_body_bytes`` while they stream in, before anything buffers them.
+    """Rejects request bodies over ``max_body_bytes``, or slower than the timeouts, while they stream in.
 
     A declared Content-Length over the limit is refused without reading a byte; a chunked body is
-    counted as it arrives and refused at the first byte over the limit.
+    counted as it arrives and refused at the first byte over the limit. With timeouts, a body that
+    pauses longer than ``body_idle_timeout_s`` or takes longer than ``body_timeout_s`` in all is
+    answered 408 and its connection closed. Once the body is complete, reads pass through unchanged
+    (the app may wait for the client to disconnect).
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout_s: float | None = None,
+        body_idle_timeout_s: float | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
+        self.body_idle_timeout_s = body_idle_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,12 +145,30 @@ class BodyLimitMiddleware:
                     return
         received = 0
         response_started = False
+        body_done = False
+        deadline = None if self.body_timeout_s is None else time.monotonic() + self.body_timeout_s
+
+        async def timed_receive() -> Message:
+            if body_done or (deadline is None and self.body_idle_timeout_s is None):
+                return await receive()
+            wait = float("inf") if self.body_idle_timeout_s is None else self.body_idle_timeout_s
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    raise _too_slow(f"within {self.body_timeout_s:g} s")
+            try:
+                return await asyncio.wait_for(receive(), wait)
+            except asyncio.TimeoutError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise _too_slow(f"within {self.body_timeout_s:g} s") from None
+                raise _too_slow(f"in time: nothing came for {self.body_idle_timeout_s:g} s") from None
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            message = await timed_receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > self.max_body_bytes:
                     raise _too_large(self.max_body_bytes)
             return message

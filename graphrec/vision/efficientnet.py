@@ -25,6 +25,7 @@ from graphrec._log import get_logger
 from graphrec.errors import MissingWeightsError, describe_path
 from graphrec.vision.base import TorchFeaturizer, resolve_device
 from graphrec.vision.heads import ClassifierHead, imagenet_categories
+from graphrec.vision.io import limit_aspect
 from graphrec.vision.weights import verify_weights_file
 
 log = get_logger(__name__)
@@ -81,7 +82,7 @@ class EfficientNetLite0(TorchFeaturizer):
         import torch
         from torchvision.transforms.v2 import functional as F
 
-        image = F.resize(image, RESIZE, interpolation=F.InterpolationMode.BICUBIC, antialias=True)
+        image = F.resize(limit_aspect(image), RESIZE, interpolation=F.InterpolationMode.BICUBIC, antialias=True)
         image = F.center_crop(image, [CROP, CROP])
         tensor = F.pil_to_tensor(image).to(torch.float32).div_(255.0)
         return tensor.sub_(MEAN).div_(STD)

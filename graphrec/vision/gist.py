@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from graphrec.vision.base import BaseFeaturizer
+from graphrec.vision.io import limit_aspect
 
 _PAD = 5
 _WORK_BYTES = 96 << 20  # complex responses held at once: bounds memory whatever the batch size
@@ -105,6 +106,7 @@ class Gist(BaseFeaturizer):
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         size = self.image_size
+        image = limit_aspect(image)
         scale = size / min(image.size)
         resized = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))), Image.Resampling.BILINEAR)
         left, top = (resized.width - size) // 2, (resized.height - size) // 2

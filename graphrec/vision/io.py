@@ -31,9 +31,20 @@ log = get_logger(__name__)
 #: cannot allocate gigabytes.
 DEFAULT_MAX_PIXELS = int(Image.MAX_IMAGE_PIXELS or 89_478_485)
 
+#: Longest side over shortest side that an image keeps before a featurizer resizes its short side (to
+#: 224-256 pixels); past it the long side is centre-cropped to this ratio (:func:`limit_aspect`). The
+#: decode limit above bounds the pixels of the file, not of the resize: a 1 x 40,000 PNG (139 KB)
+#: resized to a short side of 256 would be 256 x 10,240,000 pixels, 7.9 GB. The featurizers that
+#: resize look only at a centre square, so the crop leaves what they see unchanged (up to rounding),
+#: and the resized image never exceeds 256 x 1024 pixels whatever the file's shape.
+MAX_ASPECT_RATIO = 4.0
+
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image, np.ndarray]
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ImageNotFoundError", "ImageSource", "describe_source", "load_image", "to_rgb"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS", "MAX_ASPECT_RATIO", "ImageNotFoundError", "ImageSource", "describe_source", "limit_aspect",
+    "load_image", "to_rgb",
+]
 
 
 class ImageNotFoundError(ImageError, FileNotFoundError):
@@ -98,6 +109,20 @@ def load_image(src: ImageSource, *, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     raise TypeError(
         f"load_image() takes a path, bytes, a PIL image or an HxWx3 uint8 array; got {type(src).__name__}."
     )
+
+
+def limit_aspect(image: Image.Image, max_ratio: float = MAX_ASPECT_RATIO) -> Image.Image:
+    """``image`` itself when its long side is at most ``max_ratio`` times its short side, else its centre
+    cropped to that ratio. Featurizers call it before resizing the short side (see :data:`MAX_ASPECT_RATIO`)."""
+    width, height = image.size
+    keep = max(1, int(max_ratio * min(width, height)))
+    if max(width, height) <= keep:
+        return image
+    if width > height:
+        left = (width - keep) // 2
+        return image.crop((left, 0, left + keep, height))
+    top = (height - keep) // 2
+    return image.crop((0, top, width, top + keep))
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int | None, name: str) -> None:

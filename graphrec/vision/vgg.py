@@ -21,6 +21,7 @@ from graphrec._log import get_logger
 from graphrec.errors import MissingWeightsError, describe_path
 from graphrec.vision.base import TorchFeaturizer, resolve_device
 from graphrec.vision.heads import ClassifierHead, imagenet_categories
+from graphrec.vision.io import limit_aspect
 from graphrec.vision.weights import hub_checkpoint_path, verify_weights_file
 
 log = get_logger(__name__)
@@ -141,7 +142,7 @@ class VGG19Fc7(TorchFeaturizer):
     # ------------------------------------------------------------------ featurizer
 
     def prepare(self, image: Any) -> Any:
-        return self.preprocess(image)
+        return self.preprocess(limit_aspect(image))
 
     def describe(self) -> dict:
         return {
