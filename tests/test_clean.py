@@ -60,6 +60,13 @@ def test_entrances_exits_and_role_marks():
     assert cleaned("［外］妹子自家一般，如何送许多礼采？［丑］没有什么。", "yuanqu") == "妹子自家一般，如何送许多礼采？没有什么。"
 
 
+def test_a_cue_broken_over_two_lines_is_still_one_cue():
+    # yuanqu:03696 罗李郎大闹相国寺・仙吕/端正好, last lines
+    text = "技怎肯两三般觑。\n(苏、孟悲科。\n云)孩儿呵，也是我出于尤余。\n(正末唱)。"
+    result = clean_lyrics(text, source="yuanqu")
+    assert result.text == "技怎肯两三般觑。" and result.removed == {"speaker_cue": 2, "spoken": 1}
+
+
 def test_chorus_marks():
     # yuanqu:00335 羽调排歌 (a chorus mark inside a line); yuanqu:01695 前腔 is only "repeat the chorus"
     result = clean_lyrics("怎地孩儿为路岐？(合)今日里，得见你，焚香子父谢神祗。", source="yuanqu")

@@ -90,6 +90,7 @@ _TRACKING = re.compile(r"^\(\d{6,}\)$")
 _NO_LYRICS = {"lyrics not found", "instrumental", "纯音乐", "純音樂"}
 _GAP_NOTE = re.compile(r"^(?:缺词文|缺詞文|缺文|下缺|上缺|原缺|阙|闕|缺|残缺|殘缺|下阕|下闋|阙文|闕文)$")
 
+_BROKEN_CUE = re.compile(r"[（(［\[][^（）()［］\[\]\n]{0,20}\n[^（）()［］\[\]\n]{0,12}[）)］\]]")
 _TUNE_BRACKET = re.compile(r"[〔［【]([^（）()［］\[\]〔〕【】\n]{1,12})[〕］】]")
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SPAN = re.compile(r"[（(［\[〔【]([^（）()［］\[\]〔〕【】\n]*)[）)］\]〕】]")
@@ -307,6 +308,8 @@ def clean_lyrics(text: str, *, source: str | None = None) -> CleanResult:
     """
     log = _Log()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\n" in text and _BROKEN_CUE.search(text) and _is_drama([text], source):
+        text = _BROKEN_CUE.sub(lambda m: m.group(0).replace("\n", ""), text)  # (苏、孟悲科。\n云) is one cue
     raw = [line.rstrip() for line in text.split("\n")]
     lines: list[str | None] = list(raw)
     # each rule runs only on texts that hold a character it needs: most classical lines hold none
