@@ -180,12 +180,10 @@ def _tokenizer() -> Any:
     jieba.setLogLevel(60)  # jieba prints "Building prefix dict..." through its own logger
     tok = jieba.Tokenizer()
     tok.initialize()
-    missing = lambda w: w not in tok.FREQ or not tok.FREQ[w]  # noqa: E731
-    for word in sorted(w for w in imagery_words() if missing(w)):
+    for word in sorted(w for w in imagery_words() if w not in tok.FREQ or not tok.FREQ[w]):
         tok.add_word(word, tag=imagery_words()[word])
     for word in compounds():
-        if missing(word):
-            tok.add_word(word)
+        tok.suggest_freq(word, tune=True)  # frequent enough to beat its split: 人海, not 人 + 海
     return tok
 
 
@@ -197,6 +195,8 @@ def _tag_table() -> dict[str, str]:
     _tokenizer()
     table = dict(pos_dt.word_tag_tab)
     table.update(imagery_words())
+    for word in compounds():  # 半星儿, 正末云: added for their senses, not to be keywords themselves
+        table.setdefault(word, "x")
     return table
 
 
@@ -303,8 +303,10 @@ class _Filter:
         known = self._parts
         try:
             found = list(map(known.__getitem__, tokens))  # LINE_END finds nothing: it is not informative
-        except KeyError:  # a word type not judged yet
-            found = [self.parts(t) for t in tokens]
+        except KeyError:  # word types not judged yet
+            for token in set(tokens).difference(known):
+                self.parts(token)
+            found = list(map(known.__getitem__, tokens))
         if unit == "count":
             return Counter(chain.from_iterable(found))
         counter: Counter[str] = Counter()
@@ -317,6 +319,20 @@ class _Filter:
             counter.update(set(chain.from_iterable(found[start:end])))
             start = end + 1
         return counter
+
+
+_FILTERS: dict[tuple[Any, ...], _Filter] = {}
+
+
+def _filter_for(config: KeywordConfig, force: Sequence[str], scope: str) -> _Filter:
+    """A `_Filter` (and the word judgements it has memoised) shared by calls with the same rules."""
+    key = (config.extra_stopwords, config.allow_pos, config.min_length, config.single_chars, config.senses, tuple(force), scope)
+    filt = _FILTERS.get(key)
+    if filt is None:
+        if len(_FILTERS) >= 8:
+            _FILTERS.clear()
+        filt = _FILTERS[key] = _Filter(config, force=force, senses=SenseTable(scope) if config.senses else None)  # type: ignore[arg-type]
+    return filt
 
 
 def _inside_sense(i: int, j: int, spans: list[tuple[int, int, Any]]) -> bool:
@@ -337,8 +353,7 @@ def keyword_counts(text: str, config: KeywordConfig | None = None, *, source: st
     (compounds, senses, stopwords; a given ``config.vocabulary`` counts wherever it occurs). ``source``
     chooses the sense list: ``"songci"``, ``"yuanqu"``, ``"shijing"`` are classical, anything else modern."""
     config = config or KeywordConfig()
-    senses = SenseTable(scope_of(source)) if config.senses else None
-    filt = _Filter(config, force=config.vocabulary or (), senses=senses)
+    filt = _filter_for(config, config.vocabulary or (), scope_of(source))
     return filt.counts(raw_tokens(_prepare(text, config), config.hmm), config.tf)
 
 
@@ -508,11 +523,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     if config.vocabulary is not None:
         given = list(dict.fromkeys(w.strip() if _CJK.search(w) else w.strip().lower() for w in config.vocabulary))
     include = [] if given is not None else list(dict.fromkeys(_normal(w) for w in config.include if w.strip()))
-    filters = {
-        scope: _Filter(config, force=given or include, senses=SenseTable(scope) if config.senses else None)
-        for scope in ("classical", "modern")
-    }
-    song_filters = [filters[scope_of(s.source)] for s in songs]
+    song_filters = [_filter_for(config, given or include, scope_of(s.source)) for s in songs]
     counts = [f.counts(t, config.tf) for f, t in zip(song_filters, tokens)]
     included: list[str] = []
 
@@ -525,10 +536,11 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         if missing:
             log.warning("%d given vocabulary words occur in no song: %s", len(missing), "、".join(missing[:20]))
     else:
-        plain = _Filter(config)
-        forced = frozenset(include)
-        # the k words are chosen as if nothing were included (an included word counts only by its rule below)
-        candidates = [Counter({w: n for w, n in c.items() if w not in forced or plain.informative(w)}) for c in counts] if include else counts
+        candidates = counts
+        if include:
+            # the k words are chosen as if nothing were included (an included word counts only by its rule below)
+            plain, forced = _filter_for(config, (), "modern"), frozenset(include)
+            candidates = [Counter({w: n for w, n in c.items() if w not in forced or plain.informative(w)}) for c in counts]
         vocabulary, df_sel = select_vocabulary(candidates, config.k, config.min_df)
         df = Counter(df_sel)
         source = "selected"
