@@ -75,6 +75,7 @@ DEFAULT_TITLE_SKIP: tuple[str, ...] = ()
 
 TOKENIZER_VERSION = 2  # bump when the raw tokenization changes, to invalidate caches (2: line-end tokens, sense compounds)
 LINE_END = "\n"  # the token that marks a line end
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ENGLISH = re.compile(r"^[a-z][a-z'\-]*[a-z]$")
 _POOL_MIN_TEXTS = 1500  # below this a worker pool costs more than it saves
@@ -211,16 +212,8 @@ def _tokenizer_key(hmm: bool) -> str:
 def raw_tokens(text: str, hmm: bool = False) -> list[str]:
     """jieba's segmentation of ``text`` without whitespace tokens, English lower-cased; each line end
     (runs of them too) is one `LINE_END` token, none at the edges."""
-    out: list[str] = []
-    for t in _tokenizer().cut(text, HMM=hmm):
-        word = t.strip()
-        if word:
-            out.append(word.lower())
-        elif LINE_END in t and out and out[-1] != LINE_END:
-            out.append(LINE_END)
-    if out and out[-1] == LINE_END:
-        out.pop()
-    return out
+    text = _LINE_BREAKS.sub(LINE_END, text.strip())  # one "\n" between lines, never next to other space
+    return [t.strip().lower() or LINE_END for t in _tokenizer().cut(text, HMM=hmm) if t == LINE_END or t.strip()]
 
 
 def _tokenize_chunk(args: tuple[list[str], bool]) -> list[list[str]]:
