@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from graphrec.text.tunes import DRAMA_SOURCES, is_mode, known_tunes, split_title
@@ -289,10 +289,10 @@ def _tidy(line: str) -> str | None:
     return line if _HAS_WORD.search(line) or "□" in line else None
 
 
-def _apply(lines: list[str | None], step) -> list[str | None]:  # type: ignore[no-untyped-def]
+def _apply(lines: list[str | None], step: Callable[[list[str]], list[str | None]]) -> list[str | None]:
     """Run a rule over the lines still there, keeping removed lines (None) removed."""
     live = [i for i, line in enumerate(lines) if line is not None]
-    new = step([lines[i] for i in live])
+    new = step([line for line in lines if line is not None])
     out = list(lines)
     for i, line in zip(live, new):
         out[i] = line
@@ -313,34 +313,34 @@ def clean_lyrics(text: str, *, source: str | None = None) -> CleanResult:
     raw = [line.rstrip() for line in text.split("\n")]
     lines: list[str | None] = list(raw)
     # each rule runs only on texts that hold a character it needs: most classical lines hold none
-    for i, line in enumerate(raw if _TRAILER.search(text) else ()):
-        if _TRAILER.search(line or ""):
+    for i, line in enumerate(raw if _TRAILER.search(text) else []):
+        if _TRAILER.search(line):
             cut = raw[i:]
             lines = lines[:i]
             while lines and (lines[-1] or "").strip() in ("", "...", "…"):
                 cut.insert(0, lines.pop() or "")
             log("trailer", "\n".join(cut))
             break
-    for i, line in enumerate(lines if _LINE_RULE_HINT.search(text) else ()):
-        if line is None:
+    for i, entry in enumerate(lines if _LINE_RULE_HINT.search(text) else []):
+        if entry is None:
             continue
-        s = line.strip()
+        s = entry.strip()
         if _TRACKING.match(s):
             log("trailer", s)
             lines[i] = None
-        elif _WEB_DEBRIS.search(line):
-            log("web_debris", line)
+        elif _WEB_DEBRIS.search(entry):
+            log("web_debris", entry)
             lines[i] = None
-        elif _LRC_META.match(line):
-            log("timestamp", line)
+        elif _LRC_META.match(entry):
+            log("timestamp", entry)
             lines[i] = None
-        elif _CREDIT.match(line):
-            log("credit", line)
+        elif _CREDIT.match(entry):
+            log("credit", entry)
             lines[i] = None
-        elif _LRC_TIME.search(line):
-            stamps = _LRC_TIME.findall(line)
+        elif _LRC_TIME.search(entry):
+            stamps = _LRC_TIME.findall(entry)
             log("timestamp", "".join(stamps), len(stamps))
-            lines[i] = _LRC_TIME.sub("", line).strip() or None
+            lines[i] = _LRC_TIME.sub("", entry).strip() or None
     if _TUNE_BRACKET.search(text):
         lines = _apply(lines, lambda ls: _quotes(ls, log))
     live = [line for line in lines if line is not None]
@@ -354,9 +354,9 @@ def clean_lyrics(text: str, *, source: str | None = None) -> CleanResult:
         lines = _apply(lines, lambda ls: _modern(ls, log))
     if _MARKER_HINT.search(text):
         lines = _apply(lines, lambda ls: _markers(ls, log))
-    for i, line in enumerate(lines if "□" in text else ()):
-        if line is not None and _PLACEHOLDER_LINE.match(line):
-            log("placeholder_line", line)
+    for i, entry in enumerate(lines if "□" in text else []):
+        if entry is not None and _PLACEHOLDER_LINE.match(entry):
+            log("placeholder_line", entry)
             lines[i] = None
     kept = [line for line in lines if line is not None]
     while kept and not kept[0].strip():
