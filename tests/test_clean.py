@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from graphrec.text.clean import RULES, CleaningTally, clean_lyrics, clean_song
-from graphrec.text.tunes import is_tune_title, split_title
+from graphrec.data.clean import RULES, CleaningTally, clean_lyrics, clean_song
+from graphrec.data.tunes import is_tune_title, split_title
 
 MANDOPOP = Path(__file__).resolve().parents[2] / "shared" / "data" / "mandopop-tw" / "TW_lyrics.csv"
 

@@ -51,7 +51,7 @@ CLDR_NOTE = """The Chinese keywords in manifest.csv come from
 
 
 def build_songs(shared: Path, out: Path) -> dict[str, object]:
-    # the source text as it is: the loader cleans on read (graphrec.text.clean), as it does users' files
+    # the source text as it is: the loader cleans on read (graphrec.data.clean), as it does users' files
     corpus = read_classical(shared / "chinese-poetry", clean=False)
     target = out / "songs" / "classical.jsonl.xz"
     write_songs_jsonl(corpus, target)

@@ -1,13 +1,13 @@
 #!/usr/bin/env python
-"""Write graphrec/text/resources/tunes.txt, the tune names (词牌 and 曲牌) of the classical corpus.
+"""Write graphrec/data/resources/tunes.txt, the tune names (词牌 and 曲牌) of the classical corpus.
 
-    python tools/make_tunes.py [--shared ../shared/data] [--out graphrec/text/resources/tunes.txt]
+    python tools/make_tunes.py [--shared ../shared/data] [--out graphrec/data/resources/tunes.txt]
 
 A ci's ``rhythmic`` field is its tune (aliases joined by ・ are split). A Yuan-qu title names its tune
 in one of a few fixed shapes: ``<play>・<tune>``, ``<mode>・<tune>``, ``<mode>/<tune>``,
 ``<tune>・<opening words of the lyrics>`` or the bare tune; the tune part is taken from each shape.
 Modes (双调, 南吕 ...) and the repeat/coda names (幺篇, 前腔, 尾声 ...) are rules in
-`graphrec.text.tunes`, not list entries. Names used only once are left out: a one-off name is as
+`graphrec.data.tunes`, not list entries. Names used only once are left out: a one-off name is as
 likely a mis-split title as a tune. Re-running gives the same file.
 """
 
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graphrec._io import atomic_write_text  # noqa: E402
-from graphrec.text.tunes import SEPARATORS, is_mode, is_structural  # noqa: E402
+from graphrec.data.tunes import SEPARATORS, is_mode, is_structural  # noqa: E402
 
 _PUNCT = re.compile(r"[，。；？！、：（）()《》]")
 _CJK_ONLY = re.compile(r"^[\u3400-\u9fff]{2,10}$")
@@ -72,7 +72,7 @@ def collect(shared: Path) -> tuple[Counter[str], Counter[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=REPO / "graphrec" / "text" / "resources" / "tunes.txt")
+    parser.add_argument("--out", type=Path, default=REPO / "graphrec" / "data" / "resources" / "tunes.txt")
     args = parser.parse_args(argv)
     if not (args.shared / "chinese-poetry").is_dir():
         parser.error(f"{args.shared} lacks chinese-poetry/; see data/README.md for how to get it.")

@@ -23,7 +23,7 @@ from typing import Any, overload
 
 from graphrec._log import get_logger
 from graphrec.errors import CorpusError, describe_path
-from graphrec.text import clean as _clean
+from graphrec.data import clean as _clean
 
 log = get_logger(__name__)
 
@@ -170,7 +170,7 @@ def _decode(data: bytes, path: Path) -> str:
 
 
 def clean_lyrics(text: str, *, source: str | None = None) -> str:
-    """The cleaned lyrics only; `graphrec.text.clean.clean_lyrics` also says what each rule removed."""
+    """The cleaned lyrics only; `graphrec.data.clean.clean_lyrics` also says what each rule removed."""
     return _clean.clean_lyrics(text, source=source).text
 
 
@@ -296,7 +296,7 @@ def read_songs_csv(path: PathLike, *, clean: bool = True) -> SongCorpus:
     """Read a CSV (optionally .gz/.xz) with a header naming title and lyrics (id, artist, popularity, tune optional).
 
     Missing ids become ``<file stem>:<row number>``; rows with empty lyrics (or none left after
-    cleaning, `graphrec.text.clean`) are skipped and counted; ``clean=False`` keeps the text as it is.
+    cleaning, `graphrec.data.clean`) are skipped and counted; ``clean=False`` keeps the text as it is.
     """
     path = Path(path)
     text = _decode(_open_bytes(path), path)
@@ -389,7 +389,7 @@ def read_songs_jsonl(path: PathLike, *, clean: bool = True) -> SongCorpus:
 def read_songs(path: PathLike, *, clean: bool = True) -> SongCorpus:
     """Read songs from a .csv / .jsonl file (each optionally .gz or .xz) or a chinese-poetry folder.
 
-    The lyrics are cleaned (`graphrec.text.clean`; what was removed is in ``provenance["cleaning"]``)
+    The lyrics are cleaned (`graphrec.data.clean`; what was removed is in ``provenance["cleaning"]``)
     unless ``clean=False``.
     """
     path = Path(path)
@@ -513,7 +513,7 @@ def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS, *, cl
     """Read the chinese-poetry layout: Song ci, Yuan qu and the Shijing, with ci popularity from the rank files.
 
     Ids: ``songci:NNNNN`` (position over the numerically sorted ci files), ``yuanqu:NNNNN``, ``shijing:NNN``.
-    The lyrics are cleaned per part (`graphrec.text.clean`); ``clean=False`` gives the source text as
+    The lyrics are cleaned per part (`graphrec.data.clean`); ``clean=False`` gives the source text as
     it is (what ``tools/make_data.py`` ships), and no tunes.
     """
     root = Path(root)

@@ -1,7 +1,7 @@
 """Keyword vocabulary and song-keyword weights (Hsia et al. 2018, section 3.1).
 
-Pipeline, per song (the title's subject + the lyrics, as cleaned by `graphrec.text.clean` when read;
-a title that only names a tune, 浣溪沙 or 张君瑞害相思・络丝娘煞尾, adds nothing: `graphrec.text.tunes`):
+Pipeline, per song (the title's subject + the lyrics, as cleaned by `graphrec.data.clean` when read;
+a title that only names a tune, 浣溪沙 or 张君瑞害相思・络丝娘煞尾, adds nothing: `graphrec.data.tunes`):
 
 0. **Text**: Traditional Chinese is converted to Simplified (``simplify``, `graphrec.text.zh`), in
    which the vocabulary, jieba's dictionary and the sense list are written; the names of works in
@@ -57,7 +57,7 @@ from graphrec.data.songs import Song, SongCorpus
 from graphrec.errors import CorpusError, InputError
 from graphrec.text.senses import SenseTable, compounds, scope_of, strip_named_works
 from graphrec.text.stopwords import all_stopwords, imagery_words
-from graphrec.text.tunes import split_title
+from graphrec.data.tunes import split_title
 from graphrec.text.zh import to_simplified
 
 log = get_logger(__name__)
@@ -70,7 +70,7 @@ TF_UNITS = ("lines", "count")
 # jieba dictionary tags that name things one can picture: nouns, noun morphemes, other proper nouns,
 # places, times, space words (a, v, d, r, m, q, nr ... are left out; imagery.txt rescues mis-tagged ones)
 DEFAULT_POS = ("n", "ng", "nz", "nl", "ns", "s", "t", "tg")
-# sources whose titles are left out whatever they say; tune names are found without it (graphrec.text.tunes)
+# sources whose titles are left out whatever they say; tune names are found without it (graphrec.data.tunes)
 DEFAULT_TITLE_SKIP: tuple[str, ...] = ()
 
 TOKENIZER_VERSION = 2  # bump when the raw tokenization changes, to invalidate caches (2: line-end tokens, sense compounds)
@@ -462,7 +462,7 @@ def _prepare(text: str, config: KeywordConfig) -> str:
 
 def song_text(song: Song, config: KeywordConfig) -> str:
     """The text keywords are taken from: what the title says about the song (not its tune, mode or
-    play: `graphrec.text.tunes.split_title`) and the lyrics, prepared as the config says."""
+    play: `graphrec.data.tunes.split_title`) and the lyrics, prepared as the config says."""
     subject = ""
     if song.title and song.source not in config.skip_title_sources:
         subject = split_title(song.title, source=song.source, tune=song.tune).subject

@@ -21,7 +21,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-from graphrec.text.clean import ROLES
+from graphrec.data.clean import ROLES
 from graphrec.text.stopwords import imagery_words
 
 Scope = Literal["classical", "modern"]

@@ -48,7 +48,7 @@ def is_structural(part: str) -> bool:
 @lru_cache(maxsize=1)
 def known_tunes() -> frozenset[str]:
     """Tune names used at least twice in the classical corpus (``resources/tunes.txt``)."""
-    text = resources.files("graphrec.text").joinpath("resources", "tunes.txt").read_text(encoding="utf-8")
+    text = resources.files("graphrec.data").joinpath("resources", "tunes.txt").read_text(encoding="utf-8")
     return frozenset(line.split("\t")[0] for line in text.splitlines() if line and not line.startswith("#"))
 
 

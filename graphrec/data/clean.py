@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from graphrec.text.tunes import DRAMA_SOURCES, is_mode, known_tunes, split_title
+from graphrec.data.tunes import DRAMA_SOURCES, is_mode, known_tunes, split_title
 
 EDITION_SOURCES = ("songci", "shijing")  # printed classical editions: parentheses are editors' notes
 
@@ -384,7 +384,7 @@ class CleanSong:
 
 
 def clean_song(title: str, lyrics: str, *, source: str | None = None, tune: str | None = None) -> CleanSong:
-    """Clean one song: its lyrics (`clean_lyrics`) and its title's tune (`graphrec.text.tunes.split_title`).
+    """Clean one song: its lyrics (`clean_lyrics`) and its title's tune (`graphrec.data.tunes.split_title`).
 
     ``tune``: the tune if the file says it (``""`` = none); ``None`` = find it in the title. A Yuan-qu
     title that holds the first words of the lyrics (``幺・柔肠脉脉，新愁千万叠。...``, cut off by the
