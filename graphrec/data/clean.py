@@ -53,13 +53,19 @@ _ROLES_S = (
 ).split()
 _TRAD_ROLE = str.maketrans("儿贴净驾众杂", "兒貼淨駕眾雜")
 ROLES = frozenset(_ROLES_S) | frozenset(r.translate(_TRAD_ROLE) for r in _ROLES_S)
-_ROLE_ALT = "|".join(sorted(map(re.escape, ROLES), key=len, reverse=True))
-_ROLE_LIST = rf"(?:{_ROLE_ALT})(?:[、，,同和与與及](?:{_ROLE_ALT}))*"
+
+
+def _role_list(roles: frozenset[str]) -> str:
+    """A regex for one role or several joined (净、丑; 生同旦), longest names first."""
+    alt = "|".join(sorted(map(re.escape, roles), key=len, reverse=True))
+    return rf"(?:{alt})(?:[、，,同和与與及](?:{alt}))*"
+
+
+_ROLE_LIST = _role_list(ROLES)
 _SAY = r"(?:云|雲)"
 # a cue no modern lyric has: a role (or role list) then sing/say/enter/exit, or a speech verb
 # (generic words that are also roles, 众 夫 婆 杂, do not make a text a play; nor does a bare (云))
-_STRICT_ROLES = sorted(map(re.escape, ROLES - set("众眾夫婆杂雜")), key=len, reverse=True)
-_STRICT_ROLE_LIST = rf"(?:{'|'.join(_STRICT_ROLES)})(?:[、，,同和与與及](?:{'|'.join(_STRICT_ROLES)}))*"
+_STRICT_ROLE_LIST = _role_list(ROLES - set("众眾夫婆杂雜"))
 _STRICT_CUE = re.compile(rf"^(?:{_STRICT_ROLE_LIST}(?:唱|{_SAY}|上|下|白)(?:了|科)?|带{_SAY}|帶{_SAY}|诗{_SAY}|詩{_SAY}|词{_SAY}|詞{_SAY})$")
 _SPEAK = re.compile(rf"(?:{_SAY}|白|念)(?:了|住|科)?$|[，,、]\s*{_SAY}")
 _SING = re.compile(r"唱")
@@ -96,6 +102,13 @@ _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SPAN = re.compile(r"[（(［\[〔【]([^（）()［］\[\]〔〕【】\n]*)[）)］\]〕】]")
 _LINE_CUE = re.compile(r"^\s*([\u3400-\u9fff]{1,3}|[A-Za-zＡ-Ｚａ-ｚ][A-Za-zＡ-Ｚａ-ｚ.&\s]{0,7})\s*[：:]\s*(?=\S)")
 _LINE_PAREN_CUE = re.compile(r"^\s*[（(]\s*([\u3400-\u9fff]{1,4}|[A-Za-z][A-Za-z.&\s]{0,7})\s*[）)]\s*(?=\S)")
+# lines that go whole: a tracking id, scraped HTTP headers, an LRC header, a credit line
+_WHOLE_LINE_RULES: tuple[tuple[Callable[[str], object], str], ...] = (
+    (_TRACKING.match, "trailer"),
+    (_WEB_DEBRIS.search, "web_debris"),
+    (_LRC_META.match, "timestamp"),
+    (_CREDIT.match, "credit"),
+)
 # cheap whole-text tests that say whether a rule can match at all
 _LINE_RULE_HINT = re.compile(r"[:：]|=\[|\[[\dA-Za-z#]|^\s*\(\d{6,}\)\s*$|\bby\b", re.MULTILINE | re.IGNORECASE)
 _CUE_HINT = re.compile(r"[:：]")
@@ -216,49 +229,52 @@ def _quotes(lines: list[str], log: _Log) -> list[str | None]:
     return [_TUNE_BRACKET.sub(repl, line) for line in lines]
 
 
-def _edition(lines: list[str], log: _Log) -> list[str | None]:
-    """Printed editions: a parenthesised span is an editor's note."""
+def _rewrite(lines: list[str], repl: Callable[[re.Match[str]], str], pre: Callable[[str], str] | None = None) -> list[str | None]:
+    """Each line with its bracketed spans replaced by ``repl`` (after ``pre``); a changed line is tidied."""
     out: list[str | None] = []
     for line in lines:
-
-        def repl(m: re.Match[str]) -> str:
-            if m.group(0)[0] in "（(":
-                log("editorial_note", m.group(0))
-                return ""
-            return m.group(0)
-
-        new = _SPAN.sub(repl, line)
+        new = _SPAN.sub(repl, pre(line) if pre else line)
         out.append(_tidy(new) if new != line else line)
     return out
+
+
+def _edition(lines: list[str], log: _Log) -> list[str | None]:
+    """Printed editions: a parenthesised span is an editor's note."""
+
+    def repl(m: re.Match[str]) -> str:
+        if m.group(0)[0] in "（(":
+            log("editorial_note", m.group(0))
+            return ""
+        return m.group(0)
+
+    return _rewrite(lines, repl)
 
 
 def _modern(lines: list[str], log: _Log) -> list[str | None]:
-    """Users' lyrics: markers, gap notes and tune markers in brackets; singer cues when a song has several."""
+    """Users' lyrics: markers and gap notes in brackets; singer cues when a song has several."""
     paren_cues = sum(1 for line in lines if _LINE_PAREN_CUE.match(line))
     colon_cues = sum(1 for line in lines if _LINE_CUE.match(line) and not _CREDIT.match(line))
-    out: list[str | None] = []
-    for line in lines:
-        new = line
-        if paren_cues >= 2 and (m := _LINE_PAREN_CUE.match(new)):
+
+    def cues(line: str) -> str:
+        if paren_cues >= 2 and (m := _LINE_PAREN_CUE.match(line)):
             log("chorus_mark" if _CHORUS_CUE.match(m.group(1)) else "speaker_cue", m.group(0).strip())
-            new = new[m.end() :]
-        if colon_cues >= 2 and (m := _LINE_CUE.match(new)):
+            line = line[m.end() :]
+        if colon_cues >= 2 and (m := _LINE_CUE.match(line)):
             log("speaker_cue", m.group(0).strip())
-            new = new[m.end() :]
+            line = line[m.end() :]
+        return line
 
-        def repl(m: re.Match[str]) -> str:
-            inner = m.group(1).strip()
-            if _MARKER.match(inner) or _CHORUS_CUE.match(inner):
-                log("chorus_mark", m.group(0))
-                return ""
-            if _GAP_NOTE.match(inner):
-                log("editorial_note", m.group(0))
-                return ""
-            return m.group(0)
+    def repl(m: re.Match[str]) -> str:
+        inner = m.group(1).strip()
+        if _MARKER.match(inner) or _CHORUS_CUE.match(inner):
+            log("chorus_mark", m.group(0))
+            return ""
+        if _GAP_NOTE.match(inner):
+            log("editorial_note", m.group(0))
+            return ""
+        return m.group(0)
 
-        new = _SPAN.sub(repl, new)
-        out.append(_tidy(new) if new != line else line)
-    return out
+    return _rewrite(lines, repl, cues)
 
 
 def _markers(lines: list[str], log: _Log) -> list[str | None]:
@@ -324,18 +340,9 @@ def clean_lyrics(text: str, *, source: str | None = None) -> CleanResult:
     for i, entry in enumerate(lines if _LINE_RULE_HINT.search(text) else []):
         if entry is None:
             continue
-        s = entry.strip()
-        if _TRACKING.match(s):
-            log("trailer", s)
-            lines[i] = None
-        elif _WEB_DEBRIS.search(entry):
-            log("web_debris", entry)
-            lines[i] = None
-        elif _LRC_META.match(entry):
-            log("timestamp", entry)
-            lines[i] = None
-        elif _CREDIT.match(entry):
-            log("credit", entry)
+        rule = next((rule for test, rule in _WHOLE_LINE_RULES if test(entry.strip())), None)
+        if rule is not None:
+            log(rule, entry.strip())
             lines[i] = None
         elif _LRC_TIME.search(entry):
             stamps = _LRC_TIME.findall(entry)
