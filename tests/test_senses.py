@@ -62,6 +62,7 @@ HAND = [
     ("一曲白云江月满，际天拖练夜潮来。", "songci", {"云", "江", "月", "天", "夜", "潮"}),  # songci:00394
     ("枝枝叶叶离情。", "songci", {"叶"}),  # songci:01174 branches and leaves: 枝叶 only inside the idiom
     ("过却长亭烟树，云山点点，烟浪漫漫。", "songci", {"亭", "烟", "树", "云", "山", "浪"}),  # songci:15068 waves, not "romantic"
+    ("仿佛梦中", "songci", set()),  # 仿佛 "as if": no Buddha (佛 is a photo-class word, checked below)
     # modern lyrics (made-up lines), Traditional characters
     ("浪漫的海邊", "mine.csv", {"海"}),  # 浪漫 "romantic"
     ("今天的天空很藍", "mine.csv", {"天", "天空"}),  # 今天 "today"; 天空 is the sky
@@ -79,6 +80,12 @@ HAND = [
 @pytest.mark.parametrize(("line", "source", "expected"), HAND, ids=[c[0][:12] for c in HAND])
 def test_hand_answered_lines(line, source, expected):
     assert images(line, source) == expected
+
+
+def test_an_included_class_word_is_not_read_inside_a_sense_compound():
+    config = KeywordConfig(vocabulary=("佛",), **NO_CACHE)
+    assert keyword_counts("拜佛烧香", config, source="yuanqu")["佛"] == 1
+    assert "佛" not in keyword_counts("仿佛梦中", config, source="yuanqu")
 
 
 def test_switching_senses_off_brings_the_characters_back():
@@ -111,8 +118,8 @@ def test_the_list_is_well_formed():
     for entry in table.values():
         assert entry.scope in ("all", "classical", "modern") and entry.reason
         assert all(w in imagery_words() for w in entry.carries)
-        # an entry matters only if it hides an imagery character or gives an image (银汉 -> 星)
-        assert set(entry.compound) & set("".join(imagery_words())) or entry.carries, entry
+        # an entry matters only if it hides an imagery character (or 佛, a photo-class word), or gives an image (银汉 -> 星)
+        assert set(entry.compound) & (set("".join(imagery_words())) | {"佛"}) or entry.carries, entry
     assert table["正末云"].carries == () and "孤云" not in table and "生云" not in table  # a lone cloud, clouds rise
     with pytest.raises(ValueError, match="line 1: expected 4"):
         _parse("风流\t-\tall", "x.tsv")
