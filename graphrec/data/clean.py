@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graphrec.data.tunes import DRAMA_SOURCES, is_mode, known_tunes, split_title
@@ -448,10 +448,3 @@ class CleaningTally:
             **({"repairs": dict(sorted(self.extra.items()))} if self.extra else {}),
         }
 
-
-def tally(pairs: Iterable[tuple[str, CleanResult]]) -> CleaningTally:
-    """A `CleaningTally` over (raw text, result) pairs."""
-    out = CleaningTally()
-    for raw, result in pairs:
-        out.add(raw, result)
-    return out
