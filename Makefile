@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 MODEL ?= data/model
 # Photos whose subjects classical lyrics sing of (the other samples are there to try too).
 DEMO_PHOTOS := data/samples/flower.jpg data/samples/storm.jpg data/samples/dune.jpg data/samples/coffee.jpg
-DEFAULT_DATA := $(wildcard data/songs/*.xz data/images/emoji/manifest.*)
+# The default model is rebuilt when the shipped data, the reviewed tables or the code that builds it change.
+DEFAULT_DATA := $(wildcard data/songs/*.xz data/images/emoji/manifest.*) $(shell find data/images/photos -type f 2>/dev/null)
+BUILD_CODE := $(shell find graphrec -name '*.py' -o -name '*.csv' -o -name '*.tsv' -o -name '*.txt' 2>/dev/null)
 
 .PHONY: demo test typecheck bench install model clean
 
@@ -18,8 +20,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The default model is rebuilt only when the shipped data or the installation changed.
-$(MODEL)/manifest.json: $(STAMP) $(DEFAULT_DATA)
+$(MODEL)/manifest.json: $(STAMP) $(DEFAULT_DATA) $(BUILD_CODE)
 	$(PY) -m graphrec.cli build --out $(MODEL)
 
 model: $(MODEL)/manifest.json
