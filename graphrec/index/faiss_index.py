@@ -88,7 +88,9 @@ class FaissIndex:
         threads: int | None = None,
     ) -> None:
         if kind not in KINDS:
-            raise InputError(f"FaissIndex kind must be one of {', '.join(KINDS)}, got {kind!r}; pick 'hnsw' (approximate) or 'flat' (exact).")
+            raise InputError(
+                f"FaissIndex kind must be one of {', '.join(KINDS)}, got {kind!r}; pick 'hnsw' (approximate) or 'flat' (exact)."
+            )
         for name, value in (("m", m), ("ef_construction", ef_construction), ("ef_search", ef_search)):
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise InputError(f"FaissIndex {name} must be a positive integer, got {value!r}.")
