@@ -8,7 +8,7 @@ The write-ups' descriptors are featurizers graphrec already has:
 * ``hsv_hist``: the 8x8x8 HSV histogram (O'Reilly).
 
 The cache lives in ``$GRAPHREC_CACHE/covers/features/<featurizer>-<fingerprint>/`` (default
-``~/.cache/graphrec``): graphrec.vision's chunked, crash-safe :class:`~graphrec.vision.store.FeatureStore`,
+``~/.cache/graphrec``, see graphrec._env): graphrec.vision's chunked, crash-safe :class:`~graphrec.vision.store.FeatureStore`,
 keyed by the SHA-256 of each file's bytes instead of its path, so a cover copied, renamed or filed under
 two genres is computed once, and an edited one again. The fingerprint of the featurizer's description
 (weights, preprocessing) is part of the folder name, so a changed featurizer never reads stale rows.
@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from graphrec import _env
 from graphrec._io import sha256_file
 from graphrec._log import get_logger, progress
 from graphrec.covers.data import CoverSet
@@ -47,9 +48,8 @@ _CONTENT = "sha256"  # every stored row's signature: a content key never goes st
 
 
 def default_cache_dir() -> Path:
-    """``$GRAPHREC_CACHE/covers`` (default ``~/.cache/graphrec/covers``)."""
-    root = os.environ.get("GRAPHREC_CACHE")
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "graphrec") / "covers"
+    """``$GRAPHREC_CACHE/covers`` (graphrec._env's cache folder; default ``~/.cache/graphrec/covers``)."""
+    return _env.cache_dir("covers")
 
 
 def resolve_featurizer(featurizer: BaseFeaturizer | str) -> BaseFeaturizer:
