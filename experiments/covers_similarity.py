@@ -184,7 +184,9 @@ def write(rows: list[dict[str, Any]], meta: dict[str, Any], args: argparse.Names
         ("How it is measured", (
             "Each cover is a query; every other cover is ranked by distance to it. AUC = the probability that a "
             "random cover of the query's genre is nearer than a random cover of another genre (ties count 1/2); "
-            "the table gives the mean over queries with a bootstrap 95% interval over queries (1,000 resamples). "
+            "the table gives the mean over queries with a bootstrap 95% interval over queries (1,000 resamples), which "
+            "treats the queries as independent; they are not (every pair is ranked from both ends), so the intervals "
+            "are narrower than the truth. "
             "Cosine = Euclidean on unit-length rows, the space the FAISS index holds. The HNSW index "
             f"(M = 32, efConstruction = 200, efSearch = 128) is compared with exact search on recall@{k} over every cover "
             "as a query (itself left out) and on latency, one query at a time. Covers filed under more than one "
@@ -196,10 +198,11 @@ def write(rows: list[dict[str, Any]], meta: dict[str, Any], args: argparse.Names
     flat = [{k2: v for k2, v in r.items() if not isinstance(v, dict)} for r in rows]
     write_csv(out / "covers_similarity.csv", flat, meta)
     atomic_write_json(out / "covers_similarity.json", {"rows": rows, "meta": meta})
-    bars = {r["label"]: (r["auc_cosine"], r["auc_cosine_low"], r["auc_cosine_high"]) for r in rows}
-    plot_intervals(out / "covers_similarity.png", bars, meta, ylabel="same-genre AUC (cosine), 95% CI",
+    bars = {f"{r['label']}, {metric}": (r[f"auc_{metric}"], r[f"auc_{metric}_low"], r[f"auc_{metric}_high"])
+            for r in rows for metric in ("euclidean", "cosine")}
+    plot_intervals(out / "covers_similarity.png", bars, meta, ylabel="same-genre AUC, 95% CI",
                    title=f"Cover similarity: same-genre AUC ({meta['covers']} covers, seed {meta['seed']})",
-                   references={"random (.5)": 0.5}, ylim=(0.4, 1.0))
+                   references={"random (.5)": 0.5}, ylim=(0.45, 0.6))
 
 
 if __name__ == "__main__":
