@@ -24,18 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from _common import ROOT  # noqa: I001
+from _covers import cover_parser, data_fields, read_covers  # noqa: I001  (first: puts the checkout on sys.path)
 
 from graphrec._io import atomic_write_json, atomic_write_text
-from graphrec.covers import default_cache_dir, describe_covers, read_cover_folder
+from graphrec.covers import default_cache_dir, describe_covers
 from graphrec.covers.descriptors import DESCRIPTOR_LABELS
 from graphrec.covers.genre import GenreModel, cross_validate, make_classifier
 from graphrec.covers.report import interval, plot_confusions, plot_intervals, results_markdown
 from graphrec.evaluate.report import markdown_table, run_metadata, write_csv
 from graphrec.vision import get_featurizer
 
-DEFAULT_COVERS = ROOT.parent / "shared" / "data" / "covers"
 WRITE_UP_CHANCE = 0.10  # O'Reilly: 10 genres
 # (key, label, featurizer, classifier, write-up accuracy on 10 genres or None)
 SETUPS = (
@@ -49,17 +47,11 @@ MAIN = ("hsv_knn", "hsv_boost", "cnn_mlp")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--covers", type=Path, default=DEFAULT_COVERS, help="folder of <genre>/<covers> (default ../shared/data/covers)")
-    p.add_argument("--seed", type=int, default=0, help="fold shuffling, training and bootstrap seed")
+    p = cover_parser(__doc__, seed_help="fold shuffling, training and bootstrap seed")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--setups", default=",".join(k for k, *_ in SETUPS), help="comma-separated rows to run")
-    p.add_argument("--per-genre", type=int, help="at most this many covers per genre (a quick run)")
-    p.add_argument("--keep-duplicates", action="store_true", help="keep identical covers filed under several genres")
     p.add_argument("--no-save", action="store_true", help="do not train and save the final models")
     p.add_argument("--lab", type=Path, default=default_cache_dir() / "lab", help="where the trained models go")
-    p.add_argument("--torch-threads", type=int, default=1, help="torch threads for the CNN (default 1, see covers_similarity.py)")
-    p.add_argument("--out", type=Path, default=ROOT / "results")
     return p.parse_args(argv)
 
 
@@ -69,10 +61,8 @@ def _params(classifier: str, seed: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.torch_threads)
     started = time.perf_counter()
-    covers = read_cover_folder(args.covers, duplicates="keep" if args.keep_duplicates else "drop",
-                               per_genre=args.per_genre, seed=args.seed)
+    covers = read_covers(args)
     wanted = [s.strip() for s in args.setups.split(",") if s.strip()]
     features: dict[str, tuple[Any, np.ndarray, list]] = {}
     rows, confusions, saved = [], {}, {}
@@ -106,10 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                              featurizer_info=featurizer.describe(), provenance=dict(covers.provenance, trained_on=len(kept)))
             saved[key] = str(lab.save(args.lab / f"genre-{key}"))
     meta = run_metadata(
-        experiment="covers_genre", seed=args.seed, folds=args.folds, data=str(args.covers), covers=len(covers),
-        per_genre_counts=covers.counts(), duplicates=covers.provenance["duplicates"],
-        ambiguous_files_dropped=covers.provenance["ambiguous_files_dropped"],
-        repeats_dropped=covers.provenance["repeats_dropped"], per_genre=args.per_genre,
+        experiment="covers_genre", folds=args.folds, **data_fields(covers, args),
         unreadable={k: len(v[2]) for k, v in features.items()}, saved_models=saved,
         seconds=round(time.perf_counter() - started, 1),
     )

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from _common import ROOT  # noqa: I001
+from _covers import cover_parser, data_fields, read_covers  # noqa: I001  (first: puts the checkout on sys.path)
 
 from graphrec._io import atomic_write_json, atomic_write_text
-from graphrec.covers import default_cache_dir, describe_covers, read_cover_folder
+from graphrec.covers import default_cache_dir, describe_covers
 from graphrec.covers.descriptors import DESCRIPTOR_LABELS
 from graphrec.covers.montage import write_montage
 from graphrec.covers.report import interval, plot_intervals, results_markdown
@@ -37,25 +36,16 @@ from graphrec.evaluate.report import markdown_table, run_metadata, write_csv
 from graphrec.index import ExactIndex, FaissIndex
 from graphrec.vision import get_featurizer
 
-DEFAULT_COVERS = ROOT.parent / "shared" / "data" / "covers"
 DESCRIPTORS = ("pixels16", "gist", "efficientnet_lite0", "vgg19_fc7")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--covers", type=Path, default=DEFAULT_COVERS, help="folder of <genre>/<covers> (default ../shared/data/covers)")
+    p = cover_parser(__doc__, seed_help="random baseline, bootstrap and montage queries")
     p.add_argument("--descriptors", default=",".join(DESCRIPTORS), help="comma-separated featurizer names")
-    p.add_argument("--seed", type=int, default=0, help="random baseline, bootstrap and montage queries")
-    p.add_argument("--per-genre", type=int, help="at most this many covers per genre (a quick run)")
-    p.add_argument("--keep-duplicates", action="store_true", help="keep identical covers filed under several genres")
     p.add_argument("--k", type=int, default=10, help="recall@k of the ANN index (default 10)")
     p.add_argument("--latency-queries", type=int, default=1000, help="queries timed for latency (default 1000)")
     p.add_argument("--montages", type=int, default=3, help="montages of random queries per CNN/GIST descriptor")
     p.add_argument("--lab", type=Path, default=default_cache_dir() / "lab", help="where indexes and montages go")
-    p.add_argument("--torch-threads", type=int, default=1,
-                   help="torch threads for the CNN (default 1: with one decode worker that fills 2 cores; "
-                        "on the shared 2-core machine 2 threads ran at less than half the speed)")
-    p.add_argument("--out", type=Path, default=ROOT / "results")
     return p.parse_args(argv)
 
 
@@ -106,10 +96,8 @@ def evaluate(name: str, covers: Any, features: np.ndarray, args: argparse.Namesp
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.torch_threads)
     started = time.perf_counter()
-    covers = read_cover_folder(args.covers, duplicates="keep" if args.keep_duplicates else "drop",
-                               per_genre=args.per_genre, seed=args.seed)
+    covers = read_covers(args)
     rows, skipped, failures = [], {}, {}
     for name in [d.strip() for d in args.descriptors.split(",") if d.strip()]:
         try:
@@ -130,10 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(evaluate("random", covers, random_features, args, None))
 
     meta = run_metadata(
-        experiment="covers_similarity", seed=args.seed, data=str(args.covers), covers=len(covers),
-        per_genre_counts=covers.counts(), duplicates=covers.provenance["duplicates"],
-        ambiguous_files_dropped=covers.provenance["ambiguous_files_dropped"],
-        repeats_dropped=covers.provenance["repeats_dropped"], per_genre=args.per_genre,
+        experiment="covers_similarity", **data_fields(covers, args),
         unreadable={k: len(v) for k, v in failures.items()}, skipped_descriptors=skipped,
         seconds=round(time.perf_counter() - started, 1),
     )

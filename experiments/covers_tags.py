@@ -18,15 +18,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from _common import ROOT  # noqa: I001
+from _covers import cover_parser, data_fields, read_covers  # noqa: I001  (first: puts the checkout on sys.path)
 
 from graphrec._io import atomic_write_json, atomic_write_text
-from graphrec.covers import read_cover_folder
 from graphrec.covers.genre import cross_validate
 from graphrec.covers.report import interval, results_markdown
 from graphrec.covers.tags import (
@@ -41,23 +38,15 @@ from graphrec.covers.tags import (
 )
 from graphrec.evaluate.report import markdown_table, plot_lines, run_metadata, write_csv
 
-DEFAULT_COVERS = ROOT.parent / "shared" / "data" / "covers"
-
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--covers", type=Path, default=DEFAULT_COVERS, help="folder of <genre>/<covers> (default ../shared/data/covers)")
-    p.add_argument("--seed", type=int, default=0, help="fold shuffling and bootstrap seed")
+    p = cover_parser(__doc__, seed_help="fold shuffling and bootstrap seed")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--tags-per-cover", type=int, default=5, help="top-k tags each cover keeps (default 5)")
     p.add_argument("--pool", type=int, default=100, help="distinctive = in a genre's top-POOL and no other's (default 100)")
     p.add_argument("--ns", default="5,10,20,40", help="vocabulary sizes n per genre (default 5,10,20,40)")
     p.add_argument("--genre-counts", default="2,3,6", help="classify among every subset of this many genres (default 2,3,6)")
     p.add_argument("--show", type=int, default=10, help="tags per genre in the tables (default 10)")
-    p.add_argument("--per-genre", type=int, help="at most this many covers per genre (a quick run)")
-    p.add_argument("--keep-duplicates", action="store_true", help="keep identical covers filed under several genres")
-    p.add_argument("--torch-threads", type=int, default=1, help="torch threads for the CNN (default 1, see covers_similarity.py)")
-    p.add_argument("--out", type=Path, default=ROOT / "results")
     return p.parse_args(argv)
 
 
@@ -80,10 +69,8 @@ def tag_tables(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.torch_threads)
     started = time.perf_counter()
-    covers = read_cover_folder(args.covers, duplicates="keep" if args.keep_duplicates else "drop",
-                               per_genre=args.per_genre, seed=args.seed)
+    covers = read_covers(args)
     tagger = ImageNetTagger()
     kept, scores, failures = tag_covers(covers, tagger)
     bag = bag_of_tags(scores, args.tags_per_cover)
@@ -113,11 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{count} genres done, {time.perf_counter() - started:.0f} s")
     summary = summarise(runs, counts, ns)
     meta = run_metadata(
-        experiment="covers_tags", seed=args.seed, folds=args.folds, data=str(args.covers), covers=len(covers),
-        tagged=len(kept), unreadable=len(failures), per_genre_counts=kept.counts(), duplicates=covers.provenance["duplicates"],
-        ambiguous_files_dropped=covers.provenance["ambiguous_files_dropped"], tagger=tagger.name,
-        tags_per_cover=args.tags_per_cover, pool=args.pool, classifier="multinomial logistic regression (C = 1) on the tag scores",
-        per_genre=args.per_genre, seconds=round(time.perf_counter() - started, 1),
+        experiment="covers_tags", folds=args.folds, **data_fields(covers, args), tagged=len(kept), unreadable=len(failures),
+        tagger=tagger.name, tags_per_cover=args.tags_per_cover, pool=args.pool,
+        classifier="multinomial logistic regression (C = 1) on the tag scores", seconds=round(time.perf_counter() - started, 1),
     )
     write(runs, summary, top_rows, distinctive_rows, detail, counts, ns, meta, args)
     print(f"wrote {args.out / 'covers_tags.md'} in {meta['seconds']:.0f} s")

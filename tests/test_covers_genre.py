@@ -110,3 +110,19 @@ def test_unknown_classifier_and_wrong_directory(tmp_path):
         make_classifier("svm")
     with pytest.raises(ModelFormatError, match="no directory"):
         GenreModel.load(tmp_path / "nothing")
+
+
+def test_a_manifest_that_does_not_fit_its_arrays_is_a_clear_error(tmp_path):
+    import json
+
+    covers = read_cover_folder(draw_covers(tmp_path / "covers", per_genre=4), show_progress=False)
+    path = train_genre_model(covers, "knn", "hsv_hist", show_progress=False).save(tmp_path / "model")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["genres"] = manifest["genres"][:2]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="predicts 3 classes for 2 genres"):
+        GenreModel.load(path)
+    del manifest["config"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="malformed.*config"):
+        GenreModel.load(path)

@@ -21,6 +21,16 @@ def _progress(args: argparse.Namespace) -> bool | None:
     return False if args.no_progress else None
 
 
+def _folder_command(sub: argparse._SubParsersAction, name: str, summary: str, out_help: str, descriptor_help: str) -> argparse.ArgumentParser:
+    """A sub-command that reads a folder of covers and writes a directory."""
+    q = sub.add_parser(name, help=summary)
+    q.add_argument("folder", type=Path, metavar="FOLDER", help="a folder of <genre>/<image files>")
+    q.add_argument("--out", type=Path, required=True, help=out_help)
+    q.add_argument("--descriptor", help=descriptor_help)
+    q.add_argument("--keep-duplicates", action="store_true", help="keep identical files filed under several genres")
+    return q
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "covers",
@@ -31,13 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = p.add_subparsers(dest="covers_command", metavar="SUBCOMMAND", required=True)
 
-    q = sub.add_parser("index", help="index a folder of <genre>/<covers> for `covers similar`")
-    q.add_argument("folder", type=Path, metavar="FOLDER", help="a folder of <genre>/<image files>")
-    q.add_argument("--out", type=Path, required=True, help="index directory to write")
-    q.add_argument("--descriptor", help="featurizer: gist (default), pixels16, efficientnet_lite0, vgg19_fc7, hsv_hist")
+    q = _folder_command(sub, "index", "index a folder of <genre>/<covers> for `covers similar`", "index directory to write",
+                        "featurizer: gist (default), pixels16, efficientnet_lite0, vgg19_fc7, hsv_hist")
     q.add_argument("--kind", choices=("hnsw", "flat"), help="FAISS index: hnsw (approximate, default) or flat (exact)")
     q.add_argument("--raw", action="store_true", help="index raw descriptors instead of unit-length ones")
-    q.add_argument("--keep-duplicates", action="store_true", help="keep identical files filed under several genres")
     q.set_defaults(func=run_index)
 
     q = sub.add_parser("similar", help="the covers most similar to an image, with their genre")
@@ -48,13 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--json", action="store_true", help="print JSON instead of a table")
     q.set_defaults(func=run_similar)
 
-    q = sub.add_parser("train", help="train a genre classifier on a folder of <genre>/<covers>")
-    q.add_argument("folder", type=Path, metavar="FOLDER", help="a folder of <genre>/<image files>")
-    q.add_argument("--out", type=Path, required=True, help="model directory to write")
+    q = _folder_command(sub, "train", "train a genre classifier on a folder of <genre>/<covers>", "model directory to write",
+                        "featurizer (default: efficientnet_lite0 for mlp, hsv_hist otherwise)")
     q.add_argument("--classifier", choices=("mlp", "knn", "boost"), help="mlp on CNN features (default), knn or boost on HSV histograms")
-    q.add_argument("--descriptor", help="featurizer (default: efficientnet_lite0 for mlp, hsv_hist otherwise)")
     q.add_argument("--seed", type=non_negative_int, help="seed of boost and mlp training (default 0)")
-    q.add_argument("--keep-duplicates", action="store_true", help="keep identical files filed under several genres")
     q.set_defaults(func=run_train)
 
     q = sub.add_parser("genre", help="genre probabilities of images from a trained model")

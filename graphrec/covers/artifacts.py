@@ -8,12 +8,13 @@ every file's checksum is checked on load.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,19 @@ class Artifact:
     def arrays(self, name: str) -> dict[str, np.ndarray]:
         with np.load(self.file(name), allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
+
+    def malformed(self, problem: str) -> ModelFormatError:
+        """The error for an artefact whose files check out but do not fit together."""
+        what = KIND_LABELS.get(str(self.manifest.get("kind")), "artefact").split(" (")[0]
+        return ModelFormatError(f"{describe_path(self.directory)}, {what}, {problem}; build it again.")
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Turn a missing key or a value of the wrong type met while loading into :meth:`malformed`."""
+        try:
+            yield
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.malformed(f"is malformed ({type(exc).__name__}: {exc})") from None
 
 
 def open_artifact(path: str | os.PathLike[str], kind: str) -> Artifact:

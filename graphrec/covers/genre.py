@@ -27,7 +27,7 @@ from graphrec._log import get_logger, progress
 from graphrec.covers.artifacts import open_artifact, save_arrays, save_artifact
 from graphrec.covers.data import CoverSet
 from graphrec.covers.descriptors import describe_covers, resolve_featurizer
-from graphrec.errors import InputError, ModelFormatError
+from graphrec.errors import InputError
 from graphrec.index import ExactIndex
 from graphrec.vision.base import BaseFeaturizer
 
@@ -378,17 +378,13 @@ class GenreModel:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "GenreModel":
         artifact = open_artifact(path, "genre_model")
-        try:
+        with artifact.reading():
             config = artifact.manifest["config"]
             kind = _CLASSES[config["classifier"]]
             classifier = kind.from_state(dict(config["params"]), artifact.arrays("state.npz"))
             genres = tuple(artifact.manifest["genres"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFormatError(f"genre model {path!s} is malformed ({type(exc).__name__}: {exc}); train it again.") from None
         if classifier.n_classes_ != len(genres):
-            raise ModelFormatError(
-                f"genre model {path!s} predicts {classifier.n_classes_} classes for {len(genres)} genres; train it again."
-            )
+            raise artifact.malformed(f"predicts {classifier.n_classes_} classes for {len(genres)} genres")
         return cls(classifier=classifier, featurizer_name=str(config["featurizer"]), genres=genres,
                    featurizer_info=dict(artifact.manifest.get("featurizer", {})), provenance=dict(artifact.manifest.get("provenance", {})))
 

@@ -22,7 +22,7 @@ from graphrec._log import get_logger, progress
 from graphrec.covers.artifacts import open_artifact, save_arrays, save_artifact
 from graphrec.covers.data import CoverSet
 from graphrec.covers.descriptors import describe_covers, resolve_featurizer
-from graphrec.errors import InputError, ModelFormatError
+from graphrec.errors import InputError
 from graphrec.index import ExactIndex, FaissIndex
 from graphrec.vision.base import BaseFeaturizer
 
@@ -171,7 +171,7 @@ class CoverIndex:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "CoverIndex":
         artifact = open_artifact(path, "cover_index")
-        try:
+        with artifact.reading():
             config = artifact.manifest["config"]
             covers_json = json.loads(artifact.file("covers.json").read_text(encoding="utf-8"))
             labels = artifact.arrays("labels.npz")["labels"]
@@ -179,10 +179,8 @@ class CoverIndex:
                               genres=tuple(covers_json["genres"]), sha256=tuple(covers_json["sha256"]),
                               root=str(artifact.manifest.get("provenance", {}).get("root", "")))
             index = FaissIndex.load(artifact.file("index.faiss"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFormatError(f"cover index {path!s} is malformed ({type(exc).__name__}: {exc}); build it again.") from None
         if len(index) != len(covers):
-            raise ModelFormatError(f"cover index {path!s} holds {len(index)} vectors for {len(covers)} covers; build it again.")
+            raise artifact.malformed(f"holds {len(index)} vectors for {len(covers)} covers")
         return cls(covers=covers, featurizer_name=str(config["featurizer"]), normalize=bool(config["normalize"]), index=index,
                    featurizer_info=dict(artifact.manifest.get("featurizer", {})), provenance=dict(artifact.manifest.get("provenance", {})))
 
