@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "graphrec.commands.serve",
     "graphrec.commands.judge",
     "graphrec.commands.collect_images",
+    "graphrec.commands.covers",
 )
 
 

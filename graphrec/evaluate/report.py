@@ -219,11 +219,16 @@ def plot_lines(
 
 
 def _finish_plot(fig: Any, ax: Any, path: str | os.PathLike[str], meta: Mapping[str, Any]) -> Path:
-    """Grid, legend, layout, then save as PNG (run metadata in its Description) atomically and close."""
-    import matplotlib.pyplot as plt
-
+    """Grid, legend, then :func:`save_figure`."""
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
+    return save_figure(fig, path, meta)
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], meta: Mapping[str, Any]) -> Path:
+    """Lay out ``fig``, save it as PNG (run metadata in its Description) atomically, and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", metadata={"Description": _flat(dict(meta)), "Software": "graphrec experiments"})
