@@ -1,5 +1,6 @@
-"""Nearest-neighbour search."""
+"""Nearest-neighbour search: exact numpy (``ExactIndex``) and FAISS (``FaissIndex``), one contract."""
 
 from graphrec.index.exact import ExactIndex
+from graphrec.index.faiss_index import FaissIndex
 
-__all__ = ["ExactIndex"]
+__all__ = ["ExactIndex", "FaissIndex"]
