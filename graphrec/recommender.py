@@ -19,7 +19,7 @@ from graphrec.data.images import ImageRecord, ImageSet
 from graphrec.data.songs import Song, SongCorpus
 from graphrec.embed.keyed import to_keyed_vectors
 from graphrec.errors import InputError
-from graphrec.index import ExactIndex
+from graphrec.index import ExactIndex, make_index
 from graphrec.graph.build import ClassNodes
 from graphrec.model_io import ModelParts
 from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, photo_seed, rank_songs, unit_rows
@@ -135,6 +135,7 @@ class Recommender:
         featurizer: Featurizer | None = None,
         classes: ClassNodes | None = None,
         class_vectors: np.ndarray | None = None,
+        image_index: Any = None,
     ) -> None:
         self.config = config
         self.songs_ = list(songs)
@@ -173,7 +174,7 @@ class Recommender:
             [np.nan if s.popularity is None else float(s.popularity) for s in self.songs_], dtype=np.float64
         )
         self.image_keywords_ = self._image_keyword_matrix()
-        self._image_index = ExactIndex(self.prepare_features(self.image_features_))
+        self._image_index = self._make_image_index(reuse=image_index)
         self._song_index = ExactIndex(self.song_vectors_)
         self._image_units = unit_rows(self.image_features_)
         self._song_units = unit_rows(self.song_vectors_)
@@ -337,6 +338,7 @@ class Recommender:
             featurizer=featurizer,
             classes=parts.classes,
             class_vectors=parts.vectors.get("class"),
+            image_index=parts.image_index,
         )
 
     def to_parts(self) -> ModelParts:
@@ -353,6 +355,7 @@ class Recommender:
             featurizer_info=self.featurizer_info,
             provenance=self.provenance,
             classes=self.classes_,
+            image_index=self._image_index,
         )
 
     def with_recommend_config(self, recommend: RecommendConfig) -> "Recommender":
@@ -362,10 +365,17 @@ class Recommender:
         other = copy.copy(self)
         other.config = dataclasses.replace(self.config, recommend=recommend)
         if recommend.feature_norm != self.config.recommend.feature_norm:
-            other._image_index = ExactIndex(other.prepare_features(self.image_features_))
+            other._image_index = other._make_image_index()
+        elif (recommend.index, recommend.index_threshold) != (self.config.recommend.index, self.config.recommend.index_threshold):
+            other._image_index = other._make_image_index(reuse=self._image_index)
         if recommend.substance_chars != self.config.recommend.substance_chars:
             other.substance_ = other._substance()
         return other
+
+    def _make_image_index(self, reuse: Any = None) -> Any:
+        """The first stage's index over the dataset images (``RecommendConfig.index``); ``reuse``: one built over the same features."""
+        cfg = self.config.recommend
+        return make_index(self.prepare_features(self.image_features_), cfg.index, threshold=cfg.index_threshold, reuse=reuse)
 
     def _substance(self) -> np.ndarray:
         lyrics = [s.lyrics for s in self.songs_]
