@@ -25,8 +25,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from graphrec._env import decode_workers
 from graphrec._log import get_logger, progress
 from graphrec.errors import InputError, describe_path
+from graphrec.vision.engines import FeatureEngine, feature_batches
 from graphrec.vision.io import DEFAULT_MAX_PIXELS
-from graphrec.vision.pipeline import iter_features
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -363,6 +363,7 @@ def score_folder(
     workers: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     show_progress: bool | None = None,
+    engine: FeatureEngine | None = None,
 ) -> ScoreSummary:
     """Recommend ``k`` songs (default: the model's ``RecommendConfig.k``) for every image under ``folder``;
     write one row per image to ``out``.
@@ -370,6 +371,8 @@ def score_folder(
     ``format`` is "jsonl" or "csv" (default: from ``out``'s suffix, else jsonl). Unreadable files go
     to ``errors_out`` (default ``<out>.errors.jsonl``) as ``{"path", "reason"}`` and the run goes on.
     Paths in both files are relative to ``folder``. Calling again with the same arguments resumes.
+    ``engine`` is where the images are featurised (:class:`~graphrec.vision.engines.FeatureEngine`: this
+    process, or a Ray cluster); rows are written here, through the same sink, either way.
     """
     started = time.perf_counter()
     if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
@@ -419,8 +422,9 @@ def score_folder(
     bar = progress(total=len(todo), show_progress=show_progress, unit="img", desc="scoring", leave=True)
     # Decoding runs ahead in workers while the featurizer computes; each batch is written and made
     # durable before the next, so a kill loses at most the batch in flight.
-    batches = iter_features(
-        recommender.featurizer, [root / rel for rel in todo], batch_size=batch_size, workers=workers, max_pixels=max_pixels
+    batches = feature_batches(
+        recommender.featurizer, [root / rel for rel in todo], engine=engine, batch_size=batch_size, workers=workers,
+        max_pixels=max_pixels,
     )
     try:
         for batch in batches:

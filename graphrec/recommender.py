@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.graph.build import BipartiteGraph
     from graphrec.text.keywords import KeywordResult
     from graphrec.vision.base import Featurizer
+    from graphrec.vision.engines import FeatureEngine
 
 log = get_logger(__name__)
 
@@ -219,6 +220,7 @@ class Recommender:
         featurizer: Featurizer | None = None,
         image_features: np.ndarray | None = None,
         show_progress: bool | None = None,
+        feature_engine: FeatureEngine | None = None,
     ) -> "Recommender":
         """Build the whole model by running the stages of :mod:`graphrec.stages` in order.
 
@@ -227,7 +229,8 @@ class Recommender:
         these songs and ``stages.vocabulary_config(config, featurizer)`` when already at hand (an
         experiment's folds share it). ``image_features`` (one row per record of ``images``, then of
         ``fallback_images``, in order) skips featurising; ``featurizer`` must then still be the one
-        that made them, so that queries land in the same space.
+        that made them, so that queries land in the same space. ``feature_engine`` runs featurising
+        here (default) or on a Ray cluster (:class:`graphrec.vision.engines.FeatureEngine`).
         """
         from graphrec import stages
         from graphrec.vision import get_featurizer
@@ -260,6 +263,7 @@ class Recommender:
             featurized = stages.featurize_images(
                 mapped, featurizer, features=image_features,
                 feature_ids=None if image_features is None else [r.id for r in all_images], show_progress=show_progress,
+                engine=feature_engine,
             )
         classes, class_report = None, None
         if head is not None:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from graphrec.commands._engine import add_engine_flags, engine_from_args
 from graphrec.commands._types import non_negative_int, positive_int
 
 
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="second stage: graph (default: score every song, spread over the evidence) or paper (2 nearest songs per image)")
     p.add_argument("--no-classifier-bridge", action="store_true", help="leave the featurizer's classes out of the graph")
     p.add_argument("--graphml", type=Path, help="also write the graph as GraphML here")
+    add_engine_flags(p)
     p.set_defaults(func=run)
 
 
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         recommend=dataclasses.replace(base.recommend, **rec_changes),
         **top,
     )
+    engine = engine_from_args(args)
     out = check_destination(args.out or default_model_path())  # a folder that cannot be used fails now, not after the build
     start = time.perf_counter()
     songs = read_songs(args.songs) if args.songs else load_default_songs()
@@ -115,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         fallback = read_images(args.fallback_images)
     else:
         fallback = load_emoji_images() if args.images is None else None
-    model = Recommender.build(songs, images, config, fallback_images=fallback, show_progress=None if not args.no_progress else False)
+    model = Recommender.build(songs, images, config, fallback_images=fallback, show_progress=None if not args.no_progress else False,
+                              feature_engine=engine)
     model.save(out)
     if args.graphml and model.graph_ is not None:
         model.graph_.write_graphml(args.graphml)
