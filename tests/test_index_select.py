@@ -26,8 +26,8 @@ def clustered():
 
 @pytest.mark.parametrize(
     "n, kind, expected",
-    [(10, "auto", "exact"), (49_999, "auto", "exact"), (50_000, "auto", "hnsw"), (499_999, "auto", "hnsw"),
-     (500_000, "auto", "ivfpq"), (10, "hnsw", "hnsw"), (10**7, "exact", "exact"), (10, "ivfpq", "ivfpq")],
+    [(10, "auto", "exact"), (19_999, "auto", "exact"), (20_000, "auto", "hnsw"), (199_999, "auto", "hnsw"),
+     (200_000, "auto", "ivfpq"), (10, "hnsw", "hnsw"), (10**7, "exact", "exact"), (10, "ivfpq", "ivfpq")],
 )
 def test_auto_picks_by_size(n, kind, expected):
     assert resolve_kind(n, kind) == expected
