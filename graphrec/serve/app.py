@@ -180,6 +180,7 @@ def create_app(
     stats = _Stats()
     batcher = None
     if max_batch > 1:
+        _warm_up(model, featurizer, max_batch)
         batcher = MicroBatcher(model, featurizer, max_batch=max_batch, max_wait_s=batch_wait_ms / 1000, max_queue=max_queue)
 
     @contextlib.asynccontextmanager
@@ -382,6 +383,18 @@ def create_app(
         model.featurizer_name,
     )
     return app
+
+
+def _warm_up(model: Any, featurizer: Any, batch: int) -> None:
+    """One full batch through the featurizer and the recommender before the first request, so the first
+    requests do not pay for the runtime's first allocations (they set the service's p99 otherwise)."""
+    from PIL import Image
+
+    try:
+        item = featurizer.load(Image.new("RGB", (256, 256), (128, 128, 128)))
+        model.recommend_features(featurizer.compute([item] * batch), 1)
+    except Exception as exc:  # noqa: BLE001 - a warm-up that fails only costs the first requests time
+        log.warning("warm-up batch failed (%s: %s); the first requests will be slower", type(exc).__name__, exc)
 
 
 def serve(

@@ -2,9 +2,9 @@
 
 A request thread decodes and prepares its image (as ``featurizer.load`` does), then hands the
 prepared item to :class:`MicroBatcher` and waits on a future. One worker thread takes the first
-waiting item, gathers more for at most ``max_wait_s`` or until it holds ``max_batch``, runs one
-``featurizer.compute`` over all of them and one ``model.recommend_features`` per distinct ``k``, and
-answers each future. Under load the queue refills while a batch computes, so batches grow with the
+waiting item, gathers more for at most ``max_wait_s`` or until it holds ``max_batch`` and runs one
+``featurizer.compute`` over all of them; a second thread runs one ``model.recommend_features`` per
+distinct ``k`` and answers each future, while the first already computes the next batch. Under load the queue refills while a batch computes, so batches grow with the
 load (and throughput with them) while the wait bound keeps a lone request's latency within a few
 milliseconds of an unbatched one. The queue is bounded: past ``max_queue`` waiting images a request
 is answered 503 at once rather than queued without end.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,7 @@ class MicroBatcher:
         self.images = 0
         self.largest = 0
         self._thread = threading.Thread(target=self._run, name="graphrec-batcher", daemon=True)
+        self._ranker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphrec-rank")
         if start:
             self.start()
 
@@ -70,6 +71,7 @@ class MicroBatcher:
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout)
+        self._ranker.shutdown(wait=True)
 
     def submit(self, item: Any, k: int) -> Future[Any]:
         """Queue one prepared image; the future gives its :class:`~graphrec.recommender.Recommendations`. BatcherBusy when full."""
@@ -108,26 +110,35 @@ class MicroBatcher:
         return jobs, False
 
     def _run(self) -> None:
+        ranking: Future[None] | None = None
         while True:
             first = self._queue.get()
             if first is None:
                 return
             jobs, stop = self._gather(first)
+            with self._lock:
+                self.batches += 1
+                self.images += len(jobs)
+                self.largest = max(self.largest, len(jobs))
             try:
-                self._process(jobs)
+                features = self._features(jobs)
             except BaseException as exc:  # noqa: BLE001 - never leave a request waiting for ever
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+                _fail(jobs, exc)
+                features = {}
+            if ranking is not None:
+                ranking.result()  # one batch ranks while the next computes; no more
+            ranking = self._ranker.submit(self._answer, jobs, features)
             if stop:
+                ranking.result()
                 return
 
-    def _process(self, jobs: list[_Job]) -> None:
-        with self._lock:
-            self.batches += 1
-            self.images += len(jobs)
-            self.largest = max(self.largest, len(jobs))
-        features = self._features(jobs)
+    def _answer(self, jobs: list[_Job], features: dict[int, np.ndarray]) -> None:
+        try:
+            self._rank(jobs, features)
+        except BaseException as exc:  # noqa: BLE001 - never leave a request waiting for ever
+            _fail(jobs, exc)
+
+    def _rank(self, jobs: list[_Job], features: dict[int, np.ndarray]) -> None:
         by_k: dict[int, list[int]] = {}
         for row, job in enumerate(jobs):
             if row in features:
@@ -161,3 +172,9 @@ class MicroBatcher:
             except Exception as exc:  # noqa: BLE001 - this request's error only
                 job.future.set_exception(exc)
         return features
+
+
+def _fail(jobs: list[_Job], exc: BaseException) -> None:
+    for job in jobs:
+        if not job.future.done():
+            job.future.set_exception(exc)
