@@ -236,14 +236,20 @@ def test_classical_reader_errors(tmp_path):
 def test_shipped_corpus_matches_what_make_data_wrote():
     from graphrec.data.bundled import COUNTS_FILE
 
+    from graphrec.data.bundled import CLASSICAL_SONGS
+
     counts = json.loads(COUNTS_FILE.read_text(encoding="utf-8"))["songs"]
-    corpus = load_default_songs()
-    assert len(corpus) == counts["songs"]
+    raw = read_songs_jsonl(CLASSICAL_SONGS, clean=False)  # the file holds the source text; cleaning is on read
+    assert len(raw) == counts["songs"]
     by_source: dict[str, int] = {}
-    for s in corpus:
+    for s in raw:
         by_source[s.source] = by_source.get(s.source, 0) + 1
     assert by_source == counts["by_source"]
-    assert sum(s.popularity is not None for s in corpus) == counts["with_popularity"]
+    assert sum(s.popularity is not None for s in raw) == counts["with_popularity"]
+    corpus = load_default_songs()
+    assert len(corpus) == counts["loaded"]["songs"]
+    assert corpus.provenance["skipped"] == counts["loaded"]["skipped"]
+    assert corpus.provenance["cleaning"] == counts["loaded"]["cleaning"]
     assert corpus.by_id("shijing:000").title == "关雎"
     assert len(set(corpus.ids)) == len(corpus)
 
@@ -251,3 +257,48 @@ def test_shipped_corpus_matches_what_make_data_wrote():
 def test_song_corpus_rejects_repeated_ids():
     with pytest.raises(CorpusError, match="'x' is used twice"):
         SongCorpus([Song("x", "a", "", "雪"), Song("x", "b", "", "月")])
+
+
+def test_readers_clean_on_read_and_record_what_was_removed(tmp_path):
+    path = write_csv(
+        tmp_path / "mine.csv",
+        ["title", "lyrics", "tune"],
+        [
+            ["浣溪沙・春景", "[00:01.00]春风吹\n春风吹 (x2)", ""],  # the tune column is there and empty: no tune
+            ["无题", "(正末云)你来也。\n(唱)月明中。", "鹧鸪天"],
+            ["空", "(正末云)只是说话。", ""],
+        ],
+    )
+    corpus = read_songs(path)
+    assert [(s.lyrics, s.tune) for s in corpus] == [("春风吹\n春风吹", ""), ("月明中。", "鹧鸪天")]
+    assert corpus.provenance["skipped"] == {"empty after cleaning": 1}
+    rules = corpus.provenance["cleaning"]["rules"]
+    assert rules["timestamp"] == {"songs": 1, "removed": 1, "chars": 10}
+    assert rules["spoken"]["songs"] == 2 and rules["chorus_mark"]["removed"] == 1
+    raw = read_songs(path, clean=False)
+    assert len(raw) == 3 and raw[0].lyrics.startswith("[00:01.00]") and "cleaning" in raw.provenance
+    # without a tune column the tune is found in the title
+    auto = read_songs(write_csv(tmp_path / "auto.csv", ["title", "lyrics"], [["浣溪沙・春景", "雪"], ["雪", "雪"]]))
+    assert [s.tune for s in auto] == ["浣溪沙", ""]
+
+
+def test_classical_reader_cleans_each_part_and_keeps_tunes(tmp_path):
+    root = make_classical(tmp_path / "cp")
+    (root / "yuanqu" / "yuanqu.json").write_text(
+        json.dumps(
+            [
+                {"author": "关汉卿", "title": "某剧・仙吕/点绛唇", "paragraphs": ["(正末唱)酒。", "(下)"]},
+                {"author": "x", "title": "某剧・混江龙", "paragraphs": ["(正末云)只有说白。"]},
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    corpus = read_classical(root)
+    assert corpus.by_id("songci:00000").tune == "浣溪沙"
+    qu = corpus.by_id("yuanqu:00000")
+    assert (qu.lyrics, qu.tune, qu.title) == ("酒。", "仙吕/点绛唇", "某剧・仙吕/点绛唇")
+    assert corpus.provenance["skipped"] == {"songci: empty": 1, "yuanqu: empty after cleaning": 1}
+    assert corpus.provenance["cleaning"]["rules"]["speaker_cue"] == {"songs": 2, "removed": 2, "chars": 10}
+    raw = read_classical(root, clean=False)
+    assert raw.by_id("yuanqu:00000").lyrics == "(正末唱)酒。\n(下)" and raw.by_id("yuanqu:00000").tune == ""

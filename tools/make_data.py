@@ -4,7 +4,7 @@
     python tools/make_data.py [--shared ../shared/data] [--out data]
 
 Writes:
-    data/songs/classical.jsonl.xz     the classical corpus (Song ci, Yuan qu, Shijing) as JSON Lines
+    data/songs/classical.jsonl.xz     the classical corpus (Song ci, Yuan qu, Shijing) as JSON Lines, text as in the source
     data/songs/LICENSE-chinese-poetry
     data/images/emoji/img/<HEX>.png   the 1,911 Noto emoji drawings, 64x64
     data/images/emoji/manifest.csv    path,keywords,weight,id,... with the Chinese keywords
@@ -12,7 +12,7 @@ Writes:
     data/images/photos/weather/<class>/*.jpg   the Multi-class Weather photos (CC BY 4.0), labelled at read
                                       time by graphrec/data/resources/photo_classes.csv (+ overrides)
     data/images/photos/LICENSE-weather.txt     the attribution CC BY 4.0 asks for
-    data/counts.json                  what was written (tests compare the loaders against it)
+    data/counts.json                  what was written, and what the loader keeps after cleaning (tests compare)
 The data/README.md (provenance) is kept by hand.
 """
 
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from graphrec._io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file  # noqa: E402
-from graphrec.data.songs import read_classical, write_songs_jsonl  # noqa: E402
+from graphrec.data.songs import read_classical, read_songs_jsonl, write_songs_jsonl  # noqa: E402
 
 LABEL_WEIGHT = 1.0
 TAG_WEIGHT = 0.5  # tags_zh / cldr_zh describe the picture less directly than its label
@@ -51,10 +51,12 @@ CLDR_NOTE = """The Chinese keywords in manifest.csv come from
 
 
 def build_songs(shared: Path, out: Path) -> dict[str, object]:
-    corpus = read_classical(shared / "chinese-poetry")
+    # the source text as it is: the loader cleans on read (graphrec.data.clean), as it does users' files
+    corpus = read_classical(shared / "chinese-poetry", clean=False)
     target = out / "songs" / "classical.jsonl.xz"
     write_songs_jsonl(corpus, target)
     shutil.copyfile(shared / "chinese-poetry" / "LICENSE", out / "songs" / "LICENSE-chinese-poetry")
+    loaded = read_songs_jsonl(target)
     return {
         "songs": len(corpus),
         "by_source": corpus.provenance["counts"],
@@ -64,6 +66,11 @@ def build_songs(shared: Path, out: Path) -> dict[str, object]:
         "file": str(target.relative_to(out)),
         "bytes": target.stat().st_size,
         "sha256": sha256_file(target),
+        "loaded": {  # what load_default_songs() gives after cleaning
+            "songs": len(loaded),
+            "skipped": loaded.provenance["skipped"],
+            "cleaning": loaded.provenance["cleaning"],
+        },
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any, overload
 
 from graphrec._log import get_logger
 from graphrec.errors import CorpusError, describe_path
+from graphrec.data import clean as _clean
 
 log = get_logger(__name__)
 
@@ -38,18 +39,16 @@ _COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "artist": ("artist", "artist name", "artist_name", "singer", "author", "歌手", "作者"),
     "lyrics": ("lyrics", "lyric", "text", "歌词", "歌詞"),
     "popularity": ("popularity", "pop", "plays", "热度", "熱度"),
+    "tune": ("tune", "tune name", "词牌", "詞牌", "曲牌"),
 }
 _REQUIRED = ("title", "lyrics")
 
-# Musixmatch free-tier excerpts end with "...", this notice and a numeric tracking id; none of it is lyrics.
-_TRAILER_RE = re.compile(r"\*+\s*This Lyrics is NOT for Commercial use\s*\*+", re.IGNORECASE)
-_TRACKING_RE = re.compile(r"^\(\d{6,}\)$")
-_NO_LYRICS = {"lyrics not found", "instrumental", "纯音乐", "純音樂"}
 
 
 @dataclass(frozen=True)
 class Song:
-    """One song. ``lyrics`` keeps the lines, joined with ``"\\n"``."""
+    """One song. ``lyrics`` keeps the lines, joined with ``"\\n"``. ``tune``: the tune (词牌, 曲牌) the
+    lyrics are set to when there is one; a title that only names it says nothing about the song."""
 
     id: str
     title: str
@@ -57,9 +56,10 @@ class Song:
     lyrics: str
     popularity: float | None = None
     source: str = ""
+    tune: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "title": self.title,
             "artist": self.artist,
@@ -67,6 +67,9 @@ class Song:
             "popularity": self.popularity,
             "source": self.source,
         }
+        if self.tune:  # files written before tunes were kept stay byte-identical
+            out["tune"] = self.tune
+        return out
 
 
 @dataclass
@@ -166,23 +169,33 @@ def _decode(data: bytes, path: Path) -> str:
         ) from None
 
 
-def clean_lyrics(text: str) -> str:
-    """Normalise line ends, drop the Musixmatch excerpt trailer and blank edges; keep inner lines."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    for i, line in enumerate(lines):
-        if _TRAILER_RE.search(line):
-            lines = lines[:i]
-            # the excerpt marker "..." just before the notice is not lyrics either
-            while lines and lines[-1].strip() in ("", "...", "…"):
-                lines.pop()
-            break
-    lines = [line for line in lines if not _TRACKING_RE.match(line.strip())]
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    out = "\n".join(lines)
-    return "" if out.strip().lower() in _NO_LYRICS else out
+def clean_lyrics(text: str, *, source: str | None = None) -> str:
+    """The cleaned lyrics only; `graphrec.data.clean.clean_lyrics` also says what each rule removed."""
+    return _clean.clean_lyrics(text, source=source).text
+
+
+class _Cleaner:
+    """Cleans each song as a reader makes it (or passes it through when ``clean=False``) and keeps the tally."""
+
+    def __init__(self, clean: bool) -> None:
+        self.clean = clean
+        self.tally = _clean.CleaningTally()
+
+    def song(self, title: str, lyrics: str, source: str, tune: str | None) -> tuple[str, str, str | None]:
+        """(lyrics, tune, why it is empty or None)."""
+        if not self.clean:
+            return lyrics.strip("\n"), (tune or "").strip(), None if lyrics.strip() else "empty lyrics"
+        done = _clean.clean_song(title, lyrics, source=source, tune=tune)
+        self.tally.add(lyrics, done.result)
+        if done.opening_moved:
+            self.tally.extra["opening_from_title"] += 1
+        why = None
+        if done.result.empty:
+            why = "empty lyrics" if not lyrics.strip() or "no_lyrics" in done.result.removed else "empty after cleaning"
+        return done.lyrics, done.tune, why
+
+    def provenance(self) -> dict[str, object]:
+        return self.tally.to_dict() if self.clean else {"applied": False}
 
 
 def _popularity(value: Any, path: Path, line: int) -> float | None:
@@ -213,8 +226,9 @@ def _source_name(path: Path) -> str:
 class _Builder:
     """Collects rows into songs, checking ids and counting skipped rows."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clean: bool) -> None:
         self.path = path
+        self.cleaner = _Cleaner(clean)
         self.songs: list[Song] = []
         self.seen: dict[str, int] = {}
         self.skipped: Counter[str] = Counter()
@@ -222,10 +236,12 @@ class _Builder:
         self.stem = _source_name(path).rsplit(".", 1)[0]
 
     def add(self, row: dict[str, Any], line: int, index: int) -> None:
-        lyrics = clean_lyrics(str(row.get("lyrics") or ""))
         title = str(row.get("title") or "").strip()
-        if not lyrics.strip():
-            self.skipped["empty lyrics"] += 1
+        source = str(row.get("source") or "").strip() or _source_name(self.path)
+        given_tune = str(row.get("tune") or "") if "tune" in row else None  # a tune column, even empty, is the answer
+        lyrics, tune, empty = self.cleaner.song(title, str(row.get("lyrics") or ""), source, given_tune)
+        if empty:
+            self.skipped[empty] += 1
             if len(self.skipped_lines) < 20:
                 self.skipped_lines.append(line)
             return
@@ -236,7 +252,6 @@ class _Builder:
                 f"{self.seen[song_id]}; give every song a unique id (or leave the id column empty to number them)."
             )
         self.seen[song_id] = line
-        source = str(row.get("source") or "").strip() or _source_name(self.path)
         self.songs.append(
             Song(
                 id=song_id,
@@ -245,6 +260,7 @@ class _Builder:
                 lyrics=lyrics,
                 popularity=_popularity(row.get("popularity"), self.path, line),
                 source=source,
+                tune=tune,
             )
         )
 
@@ -268,6 +284,7 @@ class _Builder:
                 "songs": len(self.songs),
                 "skipped": dict(self.skipped),
                 "skipped_lines": list(self.skipped_lines),
+                "cleaning": self.cleaner.provenance(),
             },
         )
 
@@ -275,10 +292,11 @@ class _Builder:
 # ---------------------------------------------------------------------------------------------- readers
 
 
-def read_songs_csv(path: PathLike) -> SongCorpus:
-    """Read a CSV (optionally .gz/.xz) with a header naming title and lyrics (id, artist, popularity optional).
+def read_songs_csv(path: PathLike, *, clean: bool = True) -> SongCorpus:
+    """Read a CSV (optionally .gz/.xz) with a header naming title and lyrics (id, artist, popularity, tune optional).
 
-    Missing ids become ``<file stem>:<row number>``; rows with empty lyrics are skipped and counted.
+    Missing ids become ``<file stem>:<row number>``; rows with empty lyrics (or none left after
+    cleaning, `graphrec.data.clean`) are skipped and counted; ``clean=False`` keeps the text as it is.
     """
     path = Path(path)
     text = _decode(_open_bytes(path), path)
@@ -290,7 +308,7 @@ def read_songs_csv(path: PathLike) -> SongCorpus:
     except csv.Error as exc:
         raise CorpusError(f"song file {describe_path(path)} line 1: cannot parse the CSV header ({exc}).") from None
     columns = _map_columns(header, path)
-    builder = _Builder(path)
+    builder = _Builder(path, clean)
     index = 0
     try:
         for record in reader:
@@ -325,19 +343,20 @@ def _map_columns(header: list[str], path: Path) -> dict[str, int]:
     if missing:
         raise CorpusError(
             f"song file {describe_path(path)} line 1: missing column(s) {missing}; found {header}. "
-            "Expected a header with id,title,artist,lyrics[,popularity] (id, artist and popularity may be left out)."
+            "Expected a header with id,title,artist,lyrics[,popularity][,tune] (id, artist, popularity and tune may be left out)."
         )
     return columns
 
 
-def read_songs_jsonl(path: PathLike) -> SongCorpus:
-    """Read JSON Lines (optionally .gz/.xz): one object per line with title and lyrics (id, artist, popularity, source optional).
+def read_songs_jsonl(path: PathLike, *, clean: bool = True) -> SongCorpus:
+    """Read JSON Lines (optionally .gz/.xz): one object per line with title and lyrics (id, artist, popularity, source, tune optional).
 
-    ``lyrics`` may be a string or a list of lines.
+    ``lyrics`` may be a string or a list of lines. ``source`` (default: the file name) chooses the
+    cleaning rules: ``songci``, ``yuanqu`` and ``shijing`` are the classical ones.
     """
     path = Path(path)
     text = _decode(_open_bytes(path), path)
-    builder = _Builder(path)
+    builder = _Builder(path, clean)
     index = 0
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -367,19 +386,23 @@ def read_songs_jsonl(path: PathLike) -> SongCorpus:
     return builder.corpus("jsonl")
 
 
-def read_songs(path: PathLike) -> SongCorpus:
-    """Read songs from a .csv / .jsonl file (each optionally .gz or .xz) or a chinese-poetry folder."""
+def read_songs(path: PathLike, *, clean: bool = True) -> SongCorpus:
+    """Read songs from a .csv / .jsonl file (each optionally .gz or .xz) or a chinese-poetry folder.
+
+    The lyrics are cleaned (`graphrec.data.clean`; what was removed is in ``provenance["cleaning"]``)
+    unless ``clean=False``.
+    """
     path = Path(path)
     if path.is_dir():
-        return read_classical(path)
+        return read_classical(path, clean=clean)
     name = path.name.lower()
     for suffix in (".gz", ".xz"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     if name.endswith(".csv"):
-        return read_songs_csv(path)
+        return read_songs_csv(path, clean=clean)
     if name.endswith((".jsonl", ".ndjson", ".json")):
-        return read_songs_jsonl(path)
+        return read_songs_jsonl(path, clean=clean)
     raise CorpusError(
         f"song file {describe_path(path)} has an unknown type; expected .csv, .jsonl (optionally .gz or .xz) "
         "or a chinese-poetry folder. Rename the file or convert it."
@@ -486,10 +509,12 @@ def _join_rank(songs: list[dict[str, Any]], ranks: list[dict[str, Any]], stats: 
     return [popularity_from_rank(ranks[match[i]]) if i in match else None for i in range(len(songs))]
 
 
-def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS) -> SongCorpus:
+def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS, *, clean: bool = True) -> SongCorpus:
     """Read the chinese-poetry layout: Song ci, Yuan qu and the Shijing, with ci popularity from the rank files.
 
     Ids: ``songci:NNNNN`` (position over the numerically sorted ci files), ``yuanqu:NNNNN``, ``shijing:NNN``.
+    The lyrics are cleaned per part (`graphrec.data.clean`); ``clean=False`` gives the source text as
+    it is (what ``tools/make_data.py`` ships), and no tunes.
     """
     root = Path(root)
     unknown = [p for p in parts if p not in CLASSICAL_PARTS]
@@ -503,6 +528,7 @@ def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS) -> So
     counts: dict[str, int] = {}
     skipped: Counter[str] = Counter()
     rank_stats: Counter[str] = Counter()
+    cleaner = _Cleaner(clean)
 
     if "songci" in parts:
         files = _numbered(root / "songci", "ci.song.*.json")
@@ -520,11 +546,12 @@ def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS) -> So
             for entry, pop in zip(entries, pops):
                 song_id = f"songci:{n:05d}"
                 n += 1  # numbered before skipping, so ids stay put if a cleaning rule changes
-                lyrics = "\n".join(entry.get("paragraphs") or []).strip()
-                if not lyrics:
-                    skipped["songci: empty"] += 1
+                title = str(entry.get("rhythmic", ""))
+                lyrics, tune, empty = cleaner.song(title, "\n".join(entry.get("paragraphs") or []).strip(), "songci", None)
+                if empty:
+                    skipped[f"songci: {empty.replace(' lyrics', '')}"] += 1
                     continue
-                songs.append(Song(song_id, str(entry.get("rhythmic", "")), str(entry.get("author", "")), lyrics, pop, "songci"))
+                songs.append(Song(song_id, title, str(entry.get("author", "")), lyrics, pop, "songci", tune))
         counts["songci"] = sum(1 for s in songs if s.source == "songci")
         unmatched = rank_stats["unmatched"] + rank_stats["ambiguous"] + rank_stats["no_rank_file"]
         log.info(
@@ -537,11 +564,12 @@ def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS) -> So
         if not path.exists():
             raise CorpusError(f"missing {describe_path(path)}; give a chinese-poetry folder or drop 'yuanqu' from parts.")
         for i, entry in enumerate(_load_json(path)):
-            lyrics = "\n".join(entry.get("paragraphs") or []).strip()
-            if not lyrics:
-                skipped["yuanqu: empty"] += 1
+            title = str(entry.get("title", ""))
+            lyrics, tune, empty = cleaner.song(title, "\n".join(entry.get("paragraphs") or []).strip(), "yuanqu", None)
+            if empty:
+                skipped[f"yuanqu: {empty.replace(' lyrics', '')}"] += 1
                 continue
-            songs.append(Song(f"yuanqu:{i:05d}", str(entry.get("title", "")), str(entry.get("author", "")), lyrics, None, "yuanqu"))
+            songs.append(Song(f"yuanqu:{i:05d}", title, str(entry.get("author", "")), lyrics, None, "yuanqu", tune))
         counts["yuanqu"] = sum(1 for s in songs if s.source == "yuanqu")
 
     if "shijing" in parts:
@@ -549,9 +577,9 @@ def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS) -> So
         if not path.exists():
             raise CorpusError(f"missing {describe_path(path)}; give a chinese-poetry folder or drop 'shijing' from parts.")
         for i, entry in enumerate(_load_json(path)):
-            lyrics = "\n".join(entry.get("content") or []).strip()
-            if not lyrics:
-                skipped["shijing: empty"] += 1
+            lyrics, _, empty = cleaner.song(str(entry.get("title", "")), "\n".join(entry.get("content") or []).strip(), "shijing", None)
+            if empty:
+                skipped[f"shijing: {empty.replace(' lyrics', '')}"] += 1
                 continue
             artist = "·".join(x for x in ("诗经", entry.get("chapter", ""), entry.get("section", "")) if x)
             songs.append(Song(f"shijing:{i:03d}", str(entry.get("title", "")), artist, lyrics, None, "shijing"))
@@ -569,6 +597,7 @@ def read_classical(root: PathLike, parts: Sequence[str] = CLASSICAL_PARTS) -> So
             "skipped": dict(skipped),
             "popularity": "log1p(baidu hit count) from rank/ci; None for yuanqu, shijing and unmatched ci",
             "rank_join": dict(rank_stats),
+            "cleaning": cleaner.provenance(),
         },
     )
 

@@ -90,14 +90,16 @@ def truth_words(keywords: Iterable[str], related: RelatedWords | None, n: int) -
 
 
 class LyricJudge:
-    """Which songs' text contains a word: lyrics without stage directions, and titles that are not tune names."""
+    """Which songs' text contains a word: lyrics without stage directions, and what titles say of the song.
 
-    def __init__(self, songs: Sequence[Song], *, tune_title: Callable[[Song], bool] | None = None) -> None:
+    A title counts for its subject only (:func:`graphrec.data.tunes.split_title`): a ci's title is its
+    tune's name, a qu's names a play and a tune, and neither says what the song is about.
+    """
+
+    def __init__(self, songs: Sequence[Song], *, title_subject: Callable[[Song], str] | None = None) -> None:
         self.songs = list(songs)
-        tune = tune_title or _tune_title
-        self.texts = [
-            strip_stage_directions(s.lyrics) + ("" if tune(s) or not s.title else "\n" + s.title) for s in self.songs
-        ]
+        subject = title_subject or _title_subject
+        self.texts = [strip_stage_directions(s.lyrics) + "\n" + subject(s) for s in self.songs]
         self._holders: dict[str, np.ndarray] = {}
 
     def holders(self, word: str) -> np.ndarray:
@@ -116,9 +118,10 @@ class LyricJudge:
         return mask
 
 
-def _tune_title(song: Song) -> bool:
-    # ci and qu titles are tune names (词牌/曲牌), not what the song is about
-    return getattr(song, "title_is_tune", None) or song.source in ("songci", "yuanqu")
+def _title_subject(song: Song) -> str:
+    from graphrec.data.tunes import split_title
+
+    return split_title(song.title, source=song.source, tune=song.tune).subject
 
 
 def keyword_match_text(

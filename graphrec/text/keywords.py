@@ -1,9 +1,14 @@
 """Keyword vocabulary and song-keyword weights (Hsia et al. 2018, section 3.1).
 
-Pipeline, per song (title + lyrics; the titles of ci and qu are tune names and are left out):
+Pipeline, per song (the title's subject + the lyrics, as cleaned by `graphrec.data.clean` when read;
+a title that only names a tune, 浣溪沙 or 张君瑞害相思・络丝娘煞尾, adds nothing: `graphrec.data.tunes`):
 
+0. **Text**: Traditional Chinese is converted to Simplified (``simplify``, `graphrec.text.zh`), in
+   which the vocabulary, jieba's dictionary and the sense list are written; the names of works in
+   《》 are blanked (a title, not an image: `graphrec.text.senses`).
 1. **Segment** with jieba (``HMM=False`` by default: classical Chinese is mostly one-character words,
-   and the HMM glues unknown neighbours into fake words such as 气和). Raw tokens are cached on disk.
+   and the HMM glues unknown neighbours into fake words such as 气和). Line ends are kept as ``"\n"``
+   tokens. Raw tokens are cached on disk.
 2. **Informative tokens**: a token is informative when it is not a stopword (`stopwords.py`) and
    either is an imagery word (``resources/imagery.txt``), or is a Chinese word of two or more
    characters whose part of speech in jieba's dictionary is in ``allow_pos`` (nouns, places, times),
@@ -15,10 +20,14 @@ Pipeline, per song (title + lyrics; the titles of ci and qu are tune names and a
 3. **Counting**: a candidate word occurs once for every informative token that is it or contains it
    (明月 counts for 月, 梅花 for 梅 and 花), so the compounds of an imagery word feed it; a token that
    is neither informative nor a stopword (把酒, 下雪: verbs) still counts for the imagery words in it.
+   **Senses** (``senses=True``): inside a compound of ``resources/sense_exceptions.tsv`` the
+   characters count only for the images it carries (今日 -> none, 金乌 -> 日, 海棠 -> 花).
+   ``tf="lines"`` (default) counts a word once per line that holds it, so an image that runs through
+   a song outweighs one repeated in a single line; ``tf="count"`` counts every occurrence (the paper).
 4. **Vocabulary**: the ``k`` candidates found in the most songs (document frequency; ties: total
    count, then the word), as in the paper; or the given ``vocabulary``.
 5. **Weights** (song x keyword, in (0, 1], each song's largest = 1):
-   ``tfidf``: tf * (ln((1 + N) / (1 + df)) + 1), with N songs and df over this corpus;
+   ``tfidf``: tf * (ln((1 + N) / (1 + df)) + 1), with N songs and df over this corpus, tf as above;
    ``count``: tf; ``textrank``: jieba.analyse's TextRank (window 5) over the song's vocabulary words.
    Songs with no vocabulary word are dropped and counted.
 """
@@ -35,6 +44,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,20 +55,27 @@ from graphrec._env import cache_dir, pool_size
 from graphrec._log import get_logger, progress
 from graphrec.data.songs import Song, SongCorpus
 from graphrec.errors import CorpusError, InputError
+from graphrec.text.senses import SenseTable, compounds, scope_of, strip_named_works
 from graphrec.text.stopwords import all_stopwords, imagery_words
+from graphrec.data.tunes import split_title
+from graphrec.text.zh import to_simplified
 
 log = get_logger(__name__)
 
 Method = Literal["tfidf", "textrank", "count"]
 METHODS = ("tfidf", "textrank", "count")
+TermFrequency = Literal["lines", "count"]
+TF_UNITS = ("lines", "count")
 
 # jieba dictionary tags that name things one can picture: nouns, noun morphemes, other proper nouns,
 # places, times, space words (a, v, d, r, m, q, nr ... are left out; imagery.txt rescues mis-tagged ones)
 DEFAULT_POS = ("n", "ng", "nz", "nl", "ns", "s", "t", "tg")
-# sources whose titles are tune names (词牌, 曲牌) shared by unrelated songs, so not content
-DEFAULT_TITLE_SKIP = ("songci", "yuanqu")
+# sources whose titles are left out whatever they say; tune names are found without it (graphrec.data.tunes)
+DEFAULT_TITLE_SKIP: tuple[str, ...] = ()
 
-TOKENIZER_VERSION = 1  # bump when the raw tokenization changes, to invalidate caches
+TOKENIZER_VERSION = 2  # bump when the raw tokenization changes, to invalidate caches (2: line-end tokens, sense compounds)
+LINE_END = "\n"  # the token that marks a line end
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _ENGLISH = re.compile(r"^[a-z][a-z'\-]*[a-z]$")
 _POOL_MIN_TEXTS = 1500  # below this a worker pool costs more than it saves
@@ -83,6 +100,9 @@ class KeywordConfig:
     extra_stopwords: tuple[str, ...] = ()
     skip_title_sources: tuple[str, ...] = DEFAULT_TITLE_SKIP
     hmm: bool = False  # jieba's HMM for unknown words: helps modern lyrics, hurts classical text
+    tf: TermFrequency = "lines"  # term frequency: lines holding the word (centrality) or every occurrence
+    senses: bool = True  # count a character only where it carries its image (resources/sense_exceptions.tsv)
+    simplify: bool = True  # convert Traditional Chinese to Simplified before segmenting
     workers: int = 0  # processes for segmentation; 0 = all cores, 1 = none
     cache_dir: str | None = None  # None = $GRAPHREC_CACHE or ~/.cache/graphrec; "" = no cache
 
@@ -111,6 +131,11 @@ class KeywordConfig:
                 raise ValueError(f"KeywordConfig.{name} must be a positive integer, got {value!r}.")
         if self.single_chars not in ("imagery", "pos"):
             raise ValueError(f"KeywordConfig.single_chars must be 'imagery' or 'pos', got {self.single_chars!r}.")
+        if self.tf not in TF_UNITS:
+            raise ValueError(f"KeywordConfig.tf must be one of {TF_UNITS}, got {self.tf!r}.")
+        for name in ("hmm", "senses", "simplify"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"KeywordConfig.{name} must be True or False, got {getattr(self, name)!r}.")
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 0:
             raise ValueError(f"KeywordConfig.workers must be 0 (all cores) or a positive integer, got {self.workers!r}.")
 
@@ -149,19 +174,18 @@ class KeywordResult:
 
 @lru_cache(maxsize=1)
 def _tokenizer() -> Any:
-    """A private jieba.Tokenizer (the global one is left alone) with the missing imagery words added."""
+    """A private jieba.Tokenizer (the global one is left alone) with the missing imagery words and
+    sense compounds added (so that 半星儿, 金乌 come out whole)."""
     import jieba
 
     jieba.setLogLevel(60)  # jieba prints "Building prefix dict..." through its own logger
     tok = jieba.Tokenizer()
     tok.initialize()
-    for word in sorted(_added_words(tok)):
+    for word in sorted(w for w in imagery_words() if w not in tok.FREQ or not tok.FREQ[w]):
         tok.add_word(word, tag=imagery_words()[word])
+    for word in compounds():
+        tok.suggest_freq(word, tune=True)  # frequent enough to beat its split: 人海, not 人 + 海
     return tok
-
-
-def _added_words(tok: Any) -> set[str]:
-    return {w for w in imagery_words() if w not in tok.FREQ or not tok.FREQ[w]}
 
 
 @lru_cache(maxsize=1)
@@ -172,19 +196,24 @@ def _tag_table() -> dict[str, str]:
     _tokenizer()
     table = dict(pos_dt.word_tag_tab)
     table.update(imagery_words())
+    for word in compounds():  # 半星儿, 正末云: added for their senses, not to be keywords themselves
+        table.setdefault(word, "x")
     return table
 
 
 def _tokenizer_key(hmm: bool) -> str:
     import jieba
 
-    spec = f"{TOKENIZER_VERSION}|jieba={jieba.__version__}|hmm={hmm}|added={','.join(sorted(imagery_words()))}"
+    added = ",".join(sorted(imagery_words())) + "|" + ",".join(compounds())
+    spec = f"{TOKENIZER_VERSION}|jieba={jieba.__version__}|hmm={hmm}|added={added}"
     return hashlib.sha1(spec.encode("utf-8")).hexdigest()[:16]
 
 
 def raw_tokens(text: str, hmm: bool = False) -> list[str]:
-    """jieba's segmentation of ``text`` without whitespace tokens; English lower-cased."""
-    return [t.strip().lower() for t in _tokenizer().cut(text, HMM=hmm) if t.strip()]
+    """jieba's segmentation of ``text`` without whitespace tokens, English lower-cased; each line end
+    (runs of them too) is one `LINE_END` token, none at the edges."""
+    text = _LINE_BREAKS.sub(LINE_END, text.strip())  # one "\n" between lines, never next to other space
+    return [t.strip().lower() or LINE_END for t in _tokenizer().cut(text, HMM=hmm) if t == LINE_END or t.strip()]
 
 
 def _tokenize_chunk(args: tuple[list[str], bool]) -> list[list[str]]:
@@ -195,9 +224,11 @@ def _tokenize_chunk(args: tuple[list[str], bool]) -> list[list[str]]:
 class _Filter:
     """Decides, per word type and memoised, whether a token is informative and which candidates it holds."""
 
-    def __init__(self, config: KeywordConfig, force: Iterable[str] = ()) -> None:
+    def __init__(self, config: KeywordConfig, force: Iterable[str] = (), senses: SenseTable | None = None) -> None:
         # ``force``: a given vocabulary, counted wherever it occurs even if the filter would drop it
+        # ``senses``: compounds whose characters count only for the images they carry
         self.force = frozenset(force)
+        self.senses = senses
         self.stop = all_stopwords(config.extra_stopwords) - self.force
         self.imagery = imagery_words()
         self.tags = _tag_table()
@@ -236,6 +267,7 @@ class _Filter:
 
         Inside a token that is not informative but not a stopword either (把酒, 下雪: verbs) only the
         imagery words (and a given vocabulary's words) are found: 把酒 -> 酒. Stopwords yield nothing.
+        A sense compound yields only the images it carries (今日 -> nothing but itself, 金乌 -> 金乌, 日).
         """
         got = self._parts.get(token)
         if got is None:
@@ -243,28 +275,79 @@ class _Filter:
             if len(token) == 1 or not _CJK.search(token):
                 got = (token,) if whole else ()
             else:
-                subs = {token[i:j] for i in range(len(token)) for j in range(i + 1, len(token) + 1)}
+                n = len(token)
+                subs = {token[i:j] for i in range(n) for j in range(i + 1, n + 1)}
+                # a sense compound counts only for the images it carries (今日: none; 金乌: 日), not its characters
+                spans = self.senses.spans(token) if self.senses is not None else []
+                carried = {w for _, _, sense in spans for w in sense.carries}
+                if spans:
+                    subs = {token[i:j] for i in range(n) for j in range(i + 1, n + 1) if not _inside_sense(i, j, spans)}
                 if whole:
-                    got = tuple(sorted(w for w in subs if w == token or self.informative(w)))
+                    got = tuple(sorted({w for w in subs if w == token or self.informative(w)} | carried))
                 elif token in self.stop:
                     got = tuple(sorted(w for w in subs if w in self.force))
                 else:
-                    got = tuple(sorted(w for w in subs if w in self.force or (w in self.imagery and w not in self.stop)))
+                    got = tuple(sorted({w for w in subs if w in self.force or (w in self.imagery and w not in self.stop)} | carried))
             self._parts[token] = got
         return got
 
-    def counts(self, tokens: Iterable[str]) -> Counter[str]:
+    def counts(self, tokens: Sequence[str], unit: TermFrequency = "count") -> Counter[str]:
+        """How often each word occurs: every occurrence, or (``"lines"``) once per line that holds it."""
+        known = self._parts
+        try:
+            found = list(map(known.__getitem__, tokens))  # LINE_END finds nothing: it is not informative
+        except KeyError:  # word types not judged yet
+            for token in set(tokens).difference(known):
+                self.parts(token)
+            found = list(map(known.__getitem__, tokens))
+        if unit == "count":
+            return Counter(chain.from_iterable(found))
         counter: Counter[str] = Counter()
-        for token in tokens:
-            counter.update(self.parts(token))
+        start, n = 0, len(tokens)
+        while start <= n:
+            try:
+                end = tokens.index(LINE_END, start)
+            except ValueError:
+                end = n
+            counter.update(set(chain.from_iterable(found[start:end])))
+            start = end + 1
         return counter
+
+
+_FILTERS: dict[tuple[Any, ...], _Filter] = {}
+
+
+def _filter_for(config: KeywordConfig, force: Sequence[str], scope: str) -> _Filter:
+    """A `_Filter` (and the word judgements it has memoised) shared by calls with the same rules."""
+    key = (config.extra_stopwords, config.allow_pos, config.min_length, config.single_chars, config.senses, tuple(force), scope)
+    filt = _FILTERS.get(key)
+    if filt is None:
+        if len(_FILTERS) >= 8:
+            _FILTERS.clear()
+        filt = _FILTERS[key] = _Filter(config, force=force, senses=SenseTable(scope) if config.senses else None)  # type: ignore[arg-type]
+    return filt
+
+
+def _inside_sense(i: int, j: int, spans: list[tuple[int, int, Any]]) -> bool:
+    """Whether token[i:j] reaches into a sense compound without being all of it: 今日 in 今日里 is a
+    word, its 日 is not the sun."""
+    return any(i < end and start < j and (i, j) != (start, end) for start, end, _ in spans)
 
 
 def tokenize(text: str, config: KeywordConfig | None = None) -> list[str]:
     """One text's informative tokens, in order (the same rules as `extract_keywords`, before compounds are split)."""
     config = config or KeywordConfig()
     filt = _Filter(config)
-    return [t for t in raw_tokens(text, config.hmm) if filt.informative(t)]
+    return [t for t in raw_tokens(_prepare(text, config), config.hmm) if filt.informative(t)]
+
+
+def keyword_counts(text: str, config: KeywordConfig | None = None, *, source: str = "") -> Counter[str]:
+    """The candidate words one text holds, counted per ``config.tf``, by the rules of `extract_keywords`
+    (compounds, senses, stopwords; a given ``config.vocabulary`` counts wherever it occurs). ``source``
+    chooses the sense list: ``"songci"``, ``"yuanqu"``, ``"shijing"`` are classical, anything else modern."""
+    config = config or KeywordConfig()
+    filt = _filter_for(config, config.vocabulary or (), scope_of(source))
+    return filt.counts(raw_tokens(_prepare(text, config), config.hmm), config.tf)
 
 
 # ---------------------------------------------------------------------------------------------- cache
@@ -371,11 +454,19 @@ def segment_texts(texts: Sequence[str], config: KeywordConfig, *, show_progress:
 # ---------------------------------------------------------------------------------------------- extraction
 
 
+def _prepare(text: str, config: KeywordConfig) -> str:
+    if config.senses:
+        text = strip_named_works(text)
+    return to_simplified(text) if config.simplify else text
+
+
 def song_text(song: Song, config: KeywordConfig) -> str:
-    """The text keywords are taken from: title (unless its source's titles are tune names) and lyrics."""
-    if song.source in config.skip_title_sources or not song.title:
-        return song.lyrics
-    return f"{song.title}\n{song.lyrics}"
+    """The text keywords are taken from: what the title says about the song (not its tune, mode or
+    play: `graphrec.data.tunes.split_title`) and the lyrics, prepared as the config says."""
+    subject = ""
+    if song.title and song.source not in config.skip_title_sources:
+        subject = split_title(song.title, source=song.source, tune=song.tune).subject
+    return _prepare(f"{subject}\n{song.lyrics}" if subject else song.lyrics, config)
 
 
 def select_vocabulary(counts: Sequence[Counter[str]], k: int, min_df: int = 1) -> tuple[list[str], dict[str, int]]:
@@ -393,7 +484,7 @@ def _textrank_row(tokens: list[str], filt: _Filter, column: dict[str, int]) -> d
     """TextRank scores of the vocabulary words in one song (jieba.analyse's graph and ranking)."""
     from jieba.analyse.textrank import UndirectWeightedGraph
 
-    words = [[p for p in filt.parts(t) if p in column] for t in tokens]
+    words = [[p for p in filt.parts(t) if p in column] for t in tokens if t != LINE_END]
     pairs: Counter[tuple[str, str]] = Counter()
     for i, here in enumerate(words):
         for a in here:
@@ -425,8 +516,8 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     if config.vocabulary is not None:
         given = list(dict.fromkeys(w.strip() if _CJK.search(w) else w.strip().lower() for w in config.vocabulary))
     include = [] if given is not None else list(dict.fromkeys(_normal(w) for w in config.include if w.strip()))
-    filt = _Filter(config, force=given or include)
-    counts = [filt.counts(t) for t in tokens]
+    song_filters = [_filter_for(config, given or include, scope_of(s.source)) for s in songs]
+    counts = [f.counts(t, config.tf) for f, t in zip(song_filters, tokens)]
     included: list[str] = []
 
     if given is not None:
@@ -438,9 +529,11 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         if missing:
             log.warning("%d given vocabulary words occur in no song: %s", len(missing), "、".join(missing[:20]))
     else:
-        plain = _Filter(config) if include else filt
-        # the k words are chosen as if nothing were included (an included word counts only by its rule below)
-        candidates = [Counter({w: n for w, n in c.items() if w not in filt.force or plain.informative(w)}) for c in counts] if include else counts
+        candidates = counts
+        if include:
+            # the k words are chosen as if nothing were included (an included word counts only by its rule below)
+            plain, forced = _filter_for(config, (), "modern"), frozenset(include)
+            candidates = [Counter({w: n for w, n in c.items() if w not in forced or plain.informative(w)}) for c in counts]
         vocabulary, df_sel = select_vocabulary(candidates, config.k, config.min_df)
         df = Counter(df_sel)
         source = "selected"
@@ -469,7 +562,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     vals: list[float] = []
     kept: list[str] = []
     dropped: list[str] = []
-    for song, toks, c in zip(songs, tokens, counts):
+    for song, toks, c, filt in zip(songs, tokens, counts, song_filters):
         if config.method == "textrank":
             scores = _textrank_row(toks, filt, column)
         else:
@@ -499,6 +592,8 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         )
     stats: dict[str, object] = {
         "method": config.method,
+        "tf": config.tf,
+        "senses": config.senses,
         "vocabulary_source": source,
         "included": included,
         "k": len(vocabulary),
@@ -507,7 +602,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         "songs_dropped": len(dropped),
         "document_frequency": {w: int(df[w]) for w in vocabulary},
         "edges": int(weights.nnz),
-        "tokens": int(sum(len(t) for t in tokens)),
+        "tokens": int(sum(len(t) - t.count(LINE_END) for t in tokens)),
         "segmentation": seg_stats,
         "seconds": round(time.perf_counter() - started, 3),
     }
