@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from _results import save_result
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "index_scale.jsonl"
 
@@ -150,12 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(), "machine": platform.machine(),
         "note": "2-core machine shared with other engineers; ratios are measured in the same run",
     }
-    line = json.dumps(result, ensure_ascii=False)
-    if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-    print(line)
+    save_result(RESULTS, result, save=not args.no_save)
     return 0
 
 

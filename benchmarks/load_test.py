@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import save_result
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "load_test.jsonl"
 HOST = "127.0.0.1"
@@ -173,12 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                 for mode, r in results.items()
             },
         }
-    line = json.dumps(result, ensure_ascii=False)
-    if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-    print(line)
+    save_result(RESULTS, result, save=not args.no_save)
     return 0 if all(r["errors"] == 0 and r["requests"] == args.requests for r in results.values()) else 1
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import save_result
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "recommend_latency.jsonl"
 
@@ -121,11 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
         "note": "2-core machine shared with other engineers; medians of one run",
     }
-    line = json.dumps(result, ensure_ascii=False)
-    if not args.no_save:
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-    print(line)
+    save_result(RESULTS, result, save=not args.no_save)
     return 0
 
 

@@ -5,7 +5,8 @@
 For each scale: ``benchmarks/line_speed.py --generate`` writes the seeded paper-shaped graph (scale 1:
 62,316 songs, 33,459 images, 72 keywords, ~350k edges; the counts multiply with the scale), then
 ``line_speed.py`` trains order 2 on it for ``--samples`` edge samples in its own process (so each peak
-RSS is that run's). The reference is the scale-1 run of the same invocation: ratios of samples/s and
+RSS is that run's). Samples per CPU second are shown beside samples per wall second: on a shared
+machine the wall-clock rate moves with the other jobs' load (each row records its load average). The reference is the scale-1 run of the same invocation: ratios of samples/s and
 of peak RSS to it. Appends one JSON line to benchmarks/results/scaling_curves.jsonl and writes
 docs/scaling_line.png.
 """
@@ -20,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "scaling_curves.jsonl"
@@ -44,12 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         for scale in [float(s) for s in args.scales.split(",")]:
             edges = Path(tmp) / f"paper{scale:g}.txt"
             start = time.perf_counter()
-            subprocess.run([sys.executable, speed, "--generate", str(edges), "--scale", str(scale)], check=True, capture_output=True)
+            subprocess.run([sys.executable, speed, "--generate", str(edges), "--scale", str(scale), "--results", ""],
+                           check=True, capture_output=True)
             generate_s = time.perf_counter() - start
             r = run([sys.executable, speed, "--edges", str(edges), "--order", "2", "--threads", str(args.threads),
                      "--samples", str(args.samples), "--results", "", "--no-progress", "--out", str(Path(tmp) / "x.emb")])
             row = {"scale": scale, "nodes": r["nodes"], "directed_edges": r["directed_edges"], "generate_s": round(generate_s, 1),
                    "load_s": round(r["load_seconds"], 1), "samples_per_s": round(r["samples_per_s"]),
+                   "samples_per_cpu_s": round(r["samples_per_cpu_s"]), "load_average_1m": round(r["loadavg_1m"], 2),
                    "peak_rss_mb": round(r["peak_rss_mb"]), "rss_after_load_mb": round(r["rss_after_load_mb"])}
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ref = rows[0]
     for row in rows:
         row["samples_per_s_vs_scale1"] = round(row["samples_per_s"] / ref["samples_per_s"], 3)
+        row["samples_per_cpu_s_vs_scale1"] = round(row["samples_per_cpu_s"] / ref["samples_per_cpu_s"], 3)
         row["peak_rss_vs_scale1"] = round(row["peak_rss_mb"] / ref["peak_rss_mb"], 2)
     result = {
         "benchmark": "scaling_curves", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -72,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     x = [r["directed_edges"] / 1e6 for r in rows]
-    left.plot(x, [r["samples_per_s"] / 1e6 for r in rows], "o-", label="order 2, 2 threads")
+    left.plot(x, [r["samples_per_s"] / 1e6 for r in rows], "o-", label="samples / wall s (2 threads)")
+    left.plot(x, [r["samples_per_cpu_s"] / 1e6 for r in rows], "s--", label="samples / CPU s")
     left.set_xscale("log")
     left.set_xlabel("directed edges (millions)")
     left.set_ylabel("M samples / s")
@@ -92,11 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     left.grid(alpha=0.3)
     left.legend(fontsize=7, loc="lower left")
     _finish_plot(fig, right, PLOT, {"benchmark": "scaling_curves", "time": result["time"]})
-    line = json.dumps(result)
-    if not args.no_save:
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-    print(line)
+    save_result(RESULTS, result, save=not args.no_save)
     return 0
 
 

@@ -9,10 +9,7 @@ import pytest
 from graphrec.config import RecommendConfig
 from graphrec.errors import InputError, ModelFormatError
 from graphrec.index import ExactIndex, FaissIndex, index_kind, make_index, resolve_kind
-
-
-def _recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(a) & set(b)) / truth.shape[1] for a, b in zip(found.tolist(), truth.tolist())]))
+from test_faiss_index import _recall
 
 
 @pytest.fixture(scope="module")

@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from graphrec._io import fsync_dir
+from graphrec._io import atomic_path
 from graphrec.errors import BackendUnavailableError, InputError, ModelFormatError, describe_path
 
 Kind = Literal["hnsw", "flat", "ivfpq"]
@@ -283,21 +282,9 @@ class FaissIndex:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the index to the file ``path`` with FAISS's ``write_index``, atomically (temp name, then rename)."""
-        faiss = _faiss()
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            faiss.write_index(self._index, tmp)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-            fsync_dir(target.parent)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with atomic_path(target) as tmp:
+            _faiss().write_index(self._index, str(tmp))
         return target
 
     @classmethod

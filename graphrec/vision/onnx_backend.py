@@ -17,9 +17,6 @@ pooled ``(batch, 1280)`` features: ``extract_features(x).mean((2, 3))``, the sam
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from graphrec._env import cache_dir, cpu_count
-from graphrec._io import atomic_write_text, fsync_dir, sha256_file
+from graphrec._io import atomic_path, atomic_write_text, sha256_file
 from graphrec._log import get_logger
 from graphrec._version import __version__
 from graphrec.errors import BackendUnavailableError
@@ -69,27 +66,16 @@ def export_onnx(module: Any, path: Path, *, input_shape: tuple[int, ...], opset:
 
     if path.exists():
         log.warning("ONNX file %s does not match its recorded sha256; exporting it again", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         # the TorchScript exporter: no onnxscript needed, and it handles the static TF padding as plain Pad ops
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # its deprecation and tracer notices are about the exporter, not this network
             torch.onnx.export(
-                module.eval(), (torch.zeros(input_shape),), tmp, dynamo=False, opset_version=opset,
+                module.eval(), (torch.zeros(input_shape),), str(tmp), dynamo=False, opset_version=opset,
                 input_names=["image"], output_names=["features"],
                 dynamic_axes={"image": {0: "batch"}, "features": {0: "batch"}},
             )
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
         digest = sha256_file(tmp)
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
     atomic_write_text(path.with_name(path.name + ".sha256"), digest + "\n")
     log.info("exported %s to ONNX (opset %d), sha256 %s", path.name, opset, digest[:12])
     return path
