@@ -76,6 +76,15 @@ def run_photos(args: Any) -> int:
         train_all, test_all = split_by_class(train_all, test_fraction=args.test_fraction, seed=args.seed + 1)
         print("validation run: test photos untouched, scoring a held-out part of the training photos", flush=True)
     train = ImageSet([r for r in train_all if r.keywords], train_all.provenance)
+    if args.image_side == "shipped":
+        # The default model's situation: only the shipped (weather) photos are in the graph, so most test
+        # photos show things no dataset image shows. Test photos stay out of it.
+        from graphrec.data.images import load_default_images
+
+        held = {r.id for r in test_all}
+        shipped = load_default_images()
+        train = ImageSet([r for r in shipped if r.id not in held], shipped.provenance)
+        print(f"image side: the shipped photos ({len(train)} after leaving the test photos out)", flush=True)
     print(f"photos: {len(photos)} ({len(train)} labelled for training, {len(test_all)} held out); emoji fallback {len(fallback)}", flush=True)
 
     base = BuildConfig(**({"featurizer": args.featurizer} if args.featurizer else {}))
@@ -171,6 +180,8 @@ def run_photos(args: Any) -> int:
     lengths = np.array([sum(1 for ch in s.lyrics if ch.isalnum()) for s in model.songs_], dtype=np.float64)
     rankings["random:length"] = length_matched_random(rankings["ours"], lengths, seed=args.seed)
 
+    if args.sweep:
+        _sweep(out, args, model, test_feats, relevant, lengths, k, overrides)
     report = score_rankings(rankings, relevant, k=k, seed=args.seed)
     _write_rankings(out / f"{args.name if args.name != 'hit_rate' else 'photos'}_rankings.csv", queries, relevant, rankings, model, k)
     spread = {name: song_spread(ranked, lengths, k=k) for name, ranked in rankings.items()}
@@ -204,6 +215,27 @@ def run_photos(args: Any) -> int:
     print(md, flush=True)
     print(f"wrote {out / name}.md, .csv, .json, _precision.png", flush=True)
     return 0
+
+
+def _sweep(out: Path, args: Any, model: Any, feats: np.ndarray, relevant: list, lengths: np.ndarray, k: int,
+           overrides: dict[str, Any]) -> None:
+    """Ours under each RecommendConfig change of ``--sweep`` (a JSON list), on the same photos: a tuning table."""
+    from graphrec.evaluate.photos import score_rankings, song_spread
+
+    rows = []
+    index = model.vectors_["song"].key_to_index
+    for changes in json.loads(args.sweep):
+        variant = model.with_recommend_config(dataclasses.replace(model.config.recommend, **{**overrides, **changes}))
+        ranked = np.full((len(feats), k), -1, dtype=np.int64)
+        for q, rec in enumerate(variant.recommend_features(feats, k)):
+            ranked[q, : len(rec.song_ids)] = [index[s] for s in rec.song_ids]
+        row = score_rankings({"ours": ranked}, relevant, k=k, seed=args.seed, n_resamples=500).rows[0]
+        spread = song_spread(ranked, lengths, k=k)
+        rows.append({"changes": json.dumps(changes, ensure_ascii=False), "precision": round(row["precision"], 3),
+                     "hit_rate": round(row["hit_rate"], 3), "mean_chars": round(spread["mean_chars"], 1),
+                     "max_query_share": round(spread["max_query_share"], 3), "distinct_songs": spread["distinct_songs"]})
+        print(rows[-1], flush=True)
+    atomic_write_text(out / "photos_sweep.md", markdown_table(rows, list(rows[0])) + "\n")
 
 
 def _write_rankings(path: Path, queries, relevant, rankings, model, k: int) -> None:

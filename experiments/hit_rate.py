@@ -98,6 +98,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     photos.add_argument("--validate", action="store_true", help="score a held-out part of the training photos instead of "
                         "the test photos (for tuning; the test photos stay untouched)")
     photos.add_argument("--recommend", help="RecommendConfig changes for every variant of ours, as JSON, e.g. '{\"min_share\": 0.2}'")
+    photos.add_argument("--sweep", help="a JSON list of RecommendConfig changes to score ours under, e.g. "
+                        "'[{\"variety\": 0}, {\"variety\": 0.1}]' (writes photos_sweep.md)")
+    photos.add_argument("--image-side", choices=["split", "shipped"], default="split",
+                        help="dataset images in the graph: the training part of --photos (default) or only the photos "
+                        "shipped in data/ (the default model's situation: most test subjects have no dataset image)")
     photos.add_argument("--truth-n", type=int, default=5, help="Cilin related words added per class word (default 5)")
     photos.add_argument("-k", type=int, default=PAPER_K, help=f"songs per photo (default {PAPER_K}, the paper's cut-off)")
     return p.parse_args(argv)

@@ -7,6 +7,7 @@ Layout (``format_version`` 2)::
     songs.jsonl            one song per line: id, title, artist, lyrics, popularity, source
     images.jsonl           one image per line: id, path (relative to the model when possible), keywords, weights
     song_keywords.npz      CSR parts (data, indices, indptr, shape) of the song-keyword weights
+    song_counts.npz        CSR, same entries: the raw term frequencies (lines holding the word) behind them
     song_vectors.npy       LINE vectors of the songs (rows follow songs.jsonl)
     image_vectors.npy      LINE vectors of the images (rows follow images.jsonl)
     keyword_vectors.npy    LINE vectors of the keywords
@@ -144,6 +145,7 @@ class ModelParts:
     featurizer_info: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     classes: ClassNodes | None = None  # the classifier bridge's classes; their vectors are vectors["class"]
+    song_counts: sp.csr_matrix | None = None  # raw term frequencies behind song_keywords (KeywordResult.counts)
     image_index: Any = None  # the first stage's index over image_features (graphrec.index); a FAISS one is saved
 
 
@@ -159,6 +161,8 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
     checksums: dict[str, str] = {}
     try:
         _write_file(staging, "song_keywords.npz", _csr_bytes(parts.song_keywords), checksums)
+        if parts.song_counts is not None:
+            _write_file(staging, "song_counts.npz", _csr_bytes(parts.song_counts), checksums)
         for kind, name in _VECTOR_FILES.items():
             _write_file(staging, f"{name}.npy", _npy_bytes(parts.vectors[kind]), checksums)
         if parts.classes is not None:
@@ -440,6 +444,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
         vectors = {kind: read(f"{name}.npy", _read_npy) for kind, name in _VECTOR_FILES.items()}
         image_features = read("image_features.npy", _read_npy)
         song_keywords = read("song_keywords.npz", _read_csr)
+        song_counts = read("song_counts.npz", _read_csr) if "song_counts.npz" in checksums else None
         classes = None
         if "classes.json" in checksums:
             names = read("classes.json", _read_json)
@@ -480,6 +485,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
         featurizer_info=featurizer,
         provenance=manifest.get("provenance", {}),
         classes=classes,
+        song_counts=song_counts,
         image_index=image_index,
     )
 

@@ -37,7 +37,9 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Evidence", "RankWeights", "gather_evidence", "lyric_substance", "photo_seed", "rank_songs", "unit_rows"]
+__all__ = [
+    "Evidence", "RankWeights", "gather_evidence", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
+]
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -148,10 +150,32 @@ def gather_evidence(
     return evidence
 
 
+def song_relevance(weights: sp.csr_matrix, counts: sp.csr_matrix | None) -> sp.csr_matrix:
+    """How much each song sings of each keyword, in [0, 1): ``1 - 2**-lines`` of the lines that hold it.
+
+    One line gives .5, two .75, three .875: a song that returns to an image scores above one that
+    mentions it in passing, whatever else it sings of (the keyword weights, normalised to each song's
+    strongest keyword, say what a song is *most* about and would favour a one-line scrap). Without
+    counts (a model built before them) the keyword weights stand in.
+    """
+    if counts is None:
+        return sp.csr_matrix(weights, dtype=np.float32)
+    out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
+    out.data = (1.0 - np.exp2(-out.data)).astype(np.float32)
+    return out
+
+
 def lyric_substance(lyrics: Sequence[str], *, target_chars: float) -> np.ndarray:
-    """Per song, how much of a song it is: Chinese (or other word) characters over ``target_chars``, capped at 1."""
+    """Per song, how much it is a typical song, in (0, 1]: 1 at ``target_chars`` characters, less both ways.
+
+    A log-normal bump, ``exp(-ln(n / target)**2 / (2 ln(2)**2))``: half or twice the target gives .61, a
+    quarter or four times .14. A one-line scrap is rarely the best answer for a photo, and a forty-aria
+    suite is no song to hand someone either; relevance that grows with the lines holding an image
+    would otherwise favour the longest songs.
+    """
     counts = np.array([sum(1 for ch in text if ch.isalnum()) for text in lyrics], dtype=np.float64)
-    return np.minimum(1.0, counts / max(target_chars, 1.0)).astype(np.float32)
+    ratio = np.maximum(counts, 1.0) / max(target_chars, 1.0)
+    return np.exp(-np.log(ratio) ** 2 / (2 * np.log(2.0) ** 2)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -160,7 +184,7 @@ class RankWeights:
 
     line: float = 1.0  # LINE cosine of the song to the evidence point
     keywords: float = 1.0  # the song's weight on the evidence keywords
-    substance: float = 0.5  # the song's length, up to a typical song's
+    substance: float = 0.5  # how near the song's length is to a typical song's
     pool: int = 300  # best-scored songs the proportional selection chooses from
     min_share: float = 0.1  # evidence keywords below this share get no place of their own
     duplicate_overlap: float = 0.6  # character-bigram overlap above which two lyrics count as the same song
@@ -209,15 +233,15 @@ def rank_songs(
     order_key = score.astype(np.float64)
     if weights.variety > 0:
         order_key = order_key + weights.variety * np.random.default_rng(seed).gumbel(size=len(score))
-    carriers = np.flatnonzero(relevance > 0)
+    words = np.flatnonzero(evidence.keywords >= weights.min_share)
+    if len(words) == 0:
+        words = np.array([int(np.argmax(evidence.keywords))])
+    # candidates sing of a word that has a real share of the evidence
+    carriers = np.flatnonzero(np.asarray(song_keywords[:, words].sum(axis=1)).ravel() > 0)
     pool = _best(carriers, order_key, max(weights.pool, k))
     if len(pool) < k:  # too few songs sing of the evidence: the closest others fill the rest
         others = np.setdiff1d(np.arange(len(score)), carriers, assume_unique=True)
         pool = np.concatenate([pool, _best(others, order_key, k - len(pool))])
-
-    words = np.flatnonzero(evidence.keywords >= weights.min_share)
-    if len(words) == 0:
-        words = np.array([int(np.argmax(evidence.keywords))])
     share = evidence.keywords[words]
     carried = song_keywords[pool][:, words].toarray() * share[None, :]  # (pool, aspects)
     aspect_of = np.where(carried.max(axis=1) > 0, carried.argmax(axis=1), -1)

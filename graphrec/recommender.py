@@ -22,7 +22,16 @@ from graphrec.errors import InputError
 from graphrec.index import ExactIndex, make_index
 from graphrec.graph.build import ClassNodes
 from graphrec.model_io import ModelParts
-from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, photo_seed, rank_songs, unit_rows
+from graphrec.ranking import (
+    Evidence,
+    RankWeights,
+    gather_evidence,
+    lyric_substance,
+    photo_seed,
+    rank_songs,
+    song_relevance,
+    unit_rows,
+)
 from graphrec.vision.heads import ClassifierHead, head_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -136,12 +145,19 @@ class Recommender:
         featurizer: Featurizer | None = None,
         classes: ClassNodes | None = None,
         class_vectors: np.ndarray | None = None,
+        song_counts: sp.csr_matrix | None = None,
         image_index: Any = None,
     ) -> None:
         self.config = config
         self.songs_ = list(songs)
         self.images_ = list(images)
         self.song_keywords_ = sp.csr_matrix(song_keywords, dtype=np.float32)
+        self.song_counts_ = None if song_counts is None else sp.csr_matrix(song_counts, dtype=np.float32)
+        if self.song_counts_ is not None and self.song_counts_.shape != self.song_keywords_.shape:
+            raise InputError(
+                f"model part song_counts has shape {self.song_counts_.shape}, expected {self.song_keywords_.shape}; "
+                "the model is inconsistent."
+            )
         self.image_features_ = np.ascontiguousarray(image_features, dtype=np.float32)
         self.featurizer_name = featurizer_name
         self.featurizer_info = dict(featurizer_info or {})
@@ -180,6 +196,7 @@ class Recommender:
         self._image_units = unit_rows(self.image_features_)
         self._song_units = unit_rows(self.song_vectors_)
         self.substance_ = self._substance()
+        self.song_relevance_ = song_relevance(self.song_keywords_, self.song_counts_)
 
     # Views of the keyed vectors under the names the rest of graphrec reads (no copies).
     @property
@@ -319,6 +336,7 @@ class Recommender:
             featurizer=featurizer,
             classes=classes,
             class_vectors=None if classes is None else line.vectors[rows("class", classes.ids)],
+            song_counts=keywords.counts,
         )
         model.graph_ = graph
         return model
@@ -342,6 +360,7 @@ class Recommender:
             featurizer=featurizer,
             classes=parts.classes,
             class_vectors=parts.vectors.get("class"),
+            song_counts=parts.song_counts,
             image_index=parts.image_index,
         )
 
@@ -359,6 +378,7 @@ class Recommender:
             featurizer_info=self.featurizer_info,
             provenance=self.provenance,
             classes=self.classes_,
+            song_counts=self.song_counts_,
             image_index=self._image_index,
         )
 
@@ -496,7 +516,7 @@ class Recommender:
                 min_class_mass=cfg.min_class_mass,
             )
             rows, scores = rank_songs(
-                evidence, song_vectors=self._song_units, song_keywords=self.song_keywords_,
+                evidence, song_vectors=self._song_units, song_keywords=self.song_relevance_,
                 substance=self.substance_, lyrics=lyrics, k=k, weights=weights, seed=photo_seed(features[q]),
             )
             out.append(self._explain_graph(evidence, rows, scores, img_idx[q], img_dist[q]))

@@ -123,3 +123,18 @@ def test_the_papers_rule_stays_selectable_and_is_validated(tiny_recommender, que
     assert all(s.startswith("雪") for s in paper.recommend(query_image("雪"), k=4).song_ids)
     with pytest.raises(InputError, match="first_stage='images'"):
         RecommendConfig(rank="paper", first_stage="both")
+
+
+def test_vocabulary_coverage_counts_songs_images_and_classes(registry, tmp_path):
+    from graphrec.coverage import coverage_markdown, vocabulary_coverage
+
+    images = make_images(tmp_path / "img")
+    no_snow = dataclasses.replace(images, records=[r for r in images if r.keywords != ("雪",)])
+    model = _build(tmp_path, no_snow)
+    rows, left_out = vocabulary_coverage(model)
+    by_word = {r.word: r for r in rows}
+    assert by_word["雪"].songs == 4 and by_word["雪"].images == 0 and by_word["雪"].classes == 1
+    assert by_word["雪"].reachable  # through the classifier alone
+    assert by_word["花"].images == 6 and by_word["月"].classes == 1
+    assert left_out == {}  # a given vocabulary includes nothing
+    assert "| 雪 | 4 | 0 | 1 | selected |" in coverage_markdown(model)

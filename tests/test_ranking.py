@@ -50,8 +50,9 @@ def test_one_keyword_gets_every_place_when_it_is_all_the_evidence():
 def test_a_fragment_ranks_below_a_whole_song_of_the_same_relevance():
     keywords, vectors = _songs([("雪", 0.9), ("雪", 0.9)])
     lyrics = ["雪。", "大雪纷飞满山白，寒林夜静听无声；江上孤舟钓寒雪，梅枝相映月分明。"]
-    substance = lyric_substance(lyrics, target_chars=20)
-    assert substance[0] < 0.2 and substance[1] == 1.0
+    substance = lyric_substance(lyrics, target_chars=28)  # the second has 28 characters
+    assert substance[0] < 0.01 and substance[1] == pytest.approx(1.0)
+    assert lyric_substance(["甲" * 14, "甲" * 56, "甲" * 7], target_chars=28) == pytest.approx([0.607, 0.607, 0.135], abs=1e-3)
     rows, scores = rank_songs(
         _evidence(雪=1.0), song_vectors=vectors, song_keywords=keywords, substance=substance,
         lyrics=lyrics, k=2, weights=RankWeights(substance=0.5),

@@ -154,6 +154,9 @@ class KeywordResult:
     weights: sp.csr_matrix  # float32 (n_kept_songs x K), values in (0, 1], each row's max = 1
     dropped_song_ids: list[str]
     stats: dict[str, object] = field(default_factory=dict)
+    # float32, same shape and entries as ``weights``: the raw term frequency (lines holding the word, or
+    # occurrences, per KeywordConfig.tf), i.e. how much of the song the word fills, not normalised
+    counts: sp.csr_matrix | None = None
 
     def keywords_of(self, song_id: str, top: int | None = None) -> list[tuple[str, float]]:
         """(keyword, weight) of one kept song, strongest first."""
@@ -519,6 +522,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     song_filters = [_filter_for(config, given or include, scope_of(s.source)) for s in songs]
     counts = [f.counts(t, config.tf) for f, t in zip(song_filters, tokens)]
     included: list[str] = []
+    include_df: Counter[str] = Counter()
 
     if given is not None:
         vocabulary = given
@@ -538,7 +542,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         df = Counter(df_sel)
         source = "selected"
         if include:
-            include_df = Counter(w for c in counts for w in include if c.get(w))
+            include_df.update(w for c in counts for w in include if c.get(w))
             for word in sorted(include, key=lambda w: (-include_df[w], w)):
                 if word not in df and include_df[word] >= config.include_min_df:
                     vocabulary.append(word)
@@ -560,6 +564,7 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
+    raw: list[float] = []
     kept: list[str] = []
     dropped: list[str] = []
     for song, toks, c, filt in zip(songs, tokens, counts, song_filters):
@@ -575,16 +580,17 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         top = max(scores.values())
         row = len(kept)
         kept.append(song.id)
+        tf = {column[w]: float(n) for w, n in c.items() if w in column}
         for j in sorted(scores):
             rows.append(row)
             cols.append(j)
             vals.append(scores[j] / top)
-    weights = sp.csr_matrix(
-        (np.asarray(vals, dtype=np.float32), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
-        shape=(len(kept), len(vocabulary)),
-        dtype=np.float32,
-    )
+            raw.append(tf.get(j, 1.0))
+    coords = (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))
+    weights = sp.csr_matrix((np.asarray(vals, dtype=np.float32), coords), shape=(len(kept), len(vocabulary)), dtype=np.float32)
     weights.sort_indices()
+    term_counts = sp.csr_matrix((np.asarray(raw, dtype=np.float32), coords), shape=(len(kept), len(vocabulary)), dtype=np.float32)
+    term_counts.sort_indices()
     if not kept:
         raise InputError(
             f"none of the {n_songs} songs contains a vocabulary keyword ({'、'.join(vocabulary[:10])}); "
@@ -596,6 +602,9 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         "senses": config.senses,
         "vocabulary_source": source,
         "included": included,
+        # songs holding each word asked to be included (those below include_min_df stayed out)
+        "include_document_frequency": {w: int(include_df[w]) for w in include} if include else {},
+        "include_min_df": config.include_min_df,
         "k": len(vocabulary),
         "songs_in": n_songs,
         "songs_kept": len(kept),
@@ -611,4 +620,4 @@ def extract_keywords(corpus: SongCorpus | Sequence[Song], config: KeywordConfig 
         config.method, source, len(vocabulary), len(kept), len(dropped), stats["seconds"],
         seg_stats["segmented"], seg_stats["cache_hits"],
     )
-    return KeywordResult(vocabulary=vocabulary, song_ids=kept, weights=weights, dropped_song_ids=dropped, stats=stats)
+    return KeywordResult(vocabulary=vocabulary, song_ids=kept, weights=weights, dropped_song_ids=dropped, stats=stats, counts=term_counts)
