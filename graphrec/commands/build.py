@@ -41,6 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="what a query photo is matched by: the nearest dataset images, the classifier bridge, or both (default)")
     p.add_argument("--rank", choices=["graph", "paper"], default=None,
                    help="second stage: graph (default: score every song, spread over the evidence) or paper (2 nearest songs per image)")
+    p.add_argument("--index", choices=["auto", "exact", "hnsw", "ivfpq"], default=None,
+                   help="first stage's image index: exact search, FAISS HNSW or IVF-PQ (default auto: by the number of images)")
     p.add_argument("--no-classifier-bridge", action="store_true", help="leave the featurizer's classes out of the graph")
     p.add_argument("--graphml", type=Path, help="also write the graph as GraphML here")
     add_engine_flags(p)
@@ -88,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     rec_changes: dict[str, Any] = {}
     if args.first_stage is not None:
         rec_changes["first_stage"] = args.first_stage
+    if args.index is not None:
+        rec_changes["index"] = args.index
     if args.rank is not None:
         rec_changes["rank"] = args.rank
         if args.rank == "paper":
