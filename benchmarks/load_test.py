@@ -1,6 +1,7 @@
 """Load test of `graphrec serve` on loopback: latency percentiles, throughput, errors, server peak RSS.
 
     .venv/bin/python benchmarks/load_test.py [--model DIR] [--requests 500] [--concurrency 8] [--slow-clients 12]
+        [--modes unbatched-torch,batched]
 
 Starts the server as a subprocess on 127.0.0.1 (a free port), waits for /healthz, sends ``--requests``
 POST /recommend uploads from ``--concurrency`` client threads (stopping early at ``--max-seconds``),
@@ -8,6 +9,12 @@ reads the server's peak RSS (VmHWM, Linux) and stops it. With ``--slow-clients N
 connections that send half a request and wait (the probe of issue 16), and reports when the server
 closed them (its header timeout, 10 s by default), waiting up to 15 s after the load for that. The result is printed as one JSON line (the
 last line of output) and appended to benchmarks/results/load_test.jsonl. Never leaves loopback.
+
+``--modes`` runs the same load against several server set-ups one after the other, in the same run,
+and reports each with its ratios to the first (the reference): ``unbatched-torch`` is the service
+as it was before issue 15 (each request alone, EfficientNet-Lite0 in torch: ``--batch-size 1`` and
+``GRAPHREC_FEATURIZER_BACKEND=torch``), ``unbatched`` the same with the default backend, ``batched``
+the default service (micro-batching, ONNX Runtime on a CPU). One mode alone gives the old output.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from _results import save_result
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "load_test.jsonl"
@@ -108,9 +117,14 @@ def wait_healthy(base: str, proc: subprocess.Popen, timeout: float) -> dict:
     raise RuntimeError(f"the server was not ready within {timeout:.0f} s")
 
 
-def main(argv: list[str] | None = None) -> int:
-    import httpx
+MODES: dict[str, tuple[list[str], dict[str, str]]] = {
+    "unbatched-torch": (["--batch-size", "1"], {"GRAPHREC_FEATURIZER_BACKEND": "torch"}),
+    "unbatched": (["--batch-size", "1"], {}),
+    "batched": ([], {}),
+}
 
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, help="model directory (default: $GRAPHREC_MODEL or the demo model)")
     parser.add_argument("--requests", type=int, default=500)
@@ -121,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-timeout", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--slow-clients", type=int, default=0, help="connections that send half a request and wait (0..32)")
+    parser.add_argument("--modes", default="batched", help=f"comma-separated server set-ups, the first the reference: {', '.join(MODES)}")
     parser.add_argument("--no-save", action="store_true", help=f"do not append to {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        parser.error(f"--modes takes names from {', '.join(MODES)}, got {args.modes!r}")
     if not 1 <= args.requests <= 100_000 or not 1 <= args.concurrency <= 64 or not 0 <= args.slow_clients <= 32:
         parser.error("--requests must be in 1..100000, --concurrency in 1..64 and --slow-clients in 0..32")
 
@@ -130,14 +148,49 @@ def main(argv: list[str] | None = None) -> int:
         from graphrec.api import default_model_path
 
         args.model = default_model_path()
+    results = {}
+    for mode in modes:
+        result = run_once(args, *MODES[mode])
+        if result is None:
+            return 1
+        result["mode"] = mode
+        results[mode] = result
+        print(json.dumps(result, ensure_ascii=False), file=sys.stderr, flush=True)
+    if len(modes) == 1:
+        result = results[modes[0]]
+    else:
+        reference = results[modes[0]]
+        result = {
+            "benchmark": "load_test_modes",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "reference": modes[0],
+            "note": "one run, modes one after the other on the same machine (2 cores, shared with other work)",
+            "modes": results,
+            "ratios": {
+                mode: {
+                    "requests_per_s_vs_reference": round(r["requests_per_s"] / reference["requests_per_s"], 2),
+                    "p99_over_p50": round(r["latency_ms"]["p99"] / r["latency_ms"]["p50"], 2),
+                    "errors": r["errors"],
+                }
+                for mode, r in results.items()
+            },
+        }
+    save_result(RESULTS, result, save=not args.no_save)
+    return 0 if all(r["errors"] == 0 and r["requests"] == args.requests for r in results.values()) else 1
+
+
+def run_once(args: argparse.Namespace, server_args: list[str], env: dict[str, str]) -> dict | None:
+    """One server with ``server_args`` and ``env``, one load; the result, or None when the server did not start."""
+    import httpx
+
     port = free_port()
     base = f"http://{HOST}:{port}"
     cmd = [
         sys.executable, "-m", "graphrec.cli", "--no-progress", "serve",
-        "--model", str(args.model), "--host", HOST, "--port", str(port),
+        "--model", str(args.model), "--host", HOST, "--port", str(port), *server_args,
     ]
     server_log = open(os.devnull, "wb")
-    proc = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.PIPE, env={**os.environ, "GRAPHREC_NO_PROGRESS": "1"})
+    proc = subprocess.Popen(cmd, stdout=server_log, stderr=subprocess.PIPE, env={**os.environ, "GRAPHREC_NO_PROGRESS": "1", **env})
     stderr_tail: list[bytes] = []
     drain = threading.Thread(target=lambda: stderr_tail.extend(proc.stderr or []), daemon=True)
     drain.start()
@@ -147,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:
             sys.stderr.write(b"".join(stderr_tail[-30:]).decode(errors="replace"))
             print(f"load_test: {exc}", file=sys.stderr)
-            return 1
+            return None
         rss_idle = peak_rss_mb(proc.pid)
         images = payloads(args.images, args.seed)
         slow_done = threading.Event()
@@ -235,13 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
-    line = json.dumps(result, ensure_ascii=False)
-    if not args.no_save:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with open(RESULTS, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-    print(line)
-    return 0 if result["errors"] == 0 and result["requests"] == args.requests else 1
+    result["server_env"] = env
+    result["server_args"] = server_args
+    return result
 
 
 if __name__ == "__main__":

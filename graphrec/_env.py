@@ -2,7 +2,8 @@
 
 Every module that caches something or sizes a worker pool asks here, so one variable moves all of
 them: ``GRAPHREC_CACHE`` (else ``$XDG_CACHE_HOME/graphrec``, else ``~/.cache/graphrec``) and the CPUs
-this process may run on (its affinity mask on Linux, which containers and ``taskset`` narrow).
+this process may run on (its affinity mask on Linux, which containers and ``taskset`` narrow), and
+``GRAPHREC_FEATURIZER_BACKEND`` (how the default featurizer runs: ONNX Runtime or torch).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 from pathlib import Path
 
 CACHE_ENV = "GRAPHREC_CACHE"
+BACKEND_ENV = "GRAPHREC_FEATURIZER_BACKEND"
+BACKENDS = ("auto", "onnx", "torch")
 
 
 def cache_dir(*parts: str) -> Path:
@@ -22,6 +25,14 @@ def cache_dir(*parts: str) -> Path:
         xdg = os.environ.get("XDG_CACHE_HOME")
         base = (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "graphrec"
     return base.joinpath(*parts)
+
+
+def featurizer_backend() -> str:
+    """How the default featurizer runs its network unless told: ``$GRAPHREC_FEATURIZER_BACKEND`` (auto, onnx, torch), else auto."""
+    value = os.environ.get(BACKEND_ENV, "").strip().lower() or "auto"
+    if value not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV}={value!r} is not a featurizer backend; set it to one of {', '.join(BACKENDS)} or unset it.")
+    return value
 
 
 def cpu_count() -> int:

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -25,8 +26,9 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from graphrec._env import decode_workers
 from graphrec._log import get_logger, progress
 from graphrec.errors import InputError, describe_path
+from graphrec.vision.base import FeatureBatch
+from graphrec.vision.engines import FeatureEngine, feature_batches
 from graphrec.vision.io import DEFAULT_MAX_PIXELS
-from graphrec.vision.pipeline import iter_features
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -363,6 +365,7 @@ def score_folder(
     workers: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     show_progress: bool | None = None,
+    engine: FeatureEngine | None = None,
 ) -> ScoreSummary:
     """Recommend ``k`` songs (default: the model's ``RecommendConfig.k``) for every image under ``folder``;
     write one row per image to ``out``.
@@ -370,6 +373,8 @@ def score_folder(
     ``format`` is "jsonl" or "csv" (default: from ``out``'s suffix, else jsonl). Unreadable files go
     to ``errors_out`` (default ``<out>.errors.jsonl``) as ``{"path", "reason"}`` and the run goes on.
     Paths in both files are relative to ``folder``. Calling again with the same arguments resumes.
+    ``engine`` is where the images are featurised (:class:`~graphrec.vision.engines.FeatureEngine`: this
+    process, or a Ray cluster); rows are written here, through the same sink, either way.
     """
     started = time.perf_counter()
     if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
@@ -411,32 +416,44 @@ def score_folder(
     if skipped:
         log.info("resuming %s: %d of %d images already done, %d to go", out_path, skipped, found, len(todo) + len(unscorable))
 
-    scored = failed = 0
+    counts = {"scored": 0, "failed": len(unscorable)}
     sink = _Sink(out_path, errors_path, fmt, out_is_new=not out_data)
     for path, reason in unscorable:  # found by the scan but not scorable: reported first, like any failure
         sink.error(path, reason)
-    failed += len(unscorable)
     bar = progress(total=len(todo), show_progress=show_progress, unit="img", desc="scoring", leave=True)
-    # Decoding runs ahead in workers while the featurizer computes; each batch is written and made
-    # durable before the next, so a kill loses at most the batch in flight.
-    batches = iter_features(
-        recommender.featurizer, [root / rel for rel in todo], batch_size=batch_size, workers=workers, max_pixels=max_pixels
+
+    def rank_and_write(batch: FeatureBatch) -> None:
+        if batch.ok:
+            for i, recs in zip(batch.ok, recommender.recommend_features(batch.features, k)):
+                sink.write(_row(todo[i], recs, k))
+        for i, (_, reason) in zip(batch.failed, batch.failures):
+            sink.error(todo[i], reason)
+        counts["scored"] += len(batch.ok)
+        counts["failed"] += len(batch.failed)
+        sink.commit()
+        bar.update(len(batch.ok) + len(batch.failed))
+
+    # Decoding runs ahead in workers while the featurizer computes, and a batch is ranked and written
+    # in a second thread while the featurizer computes the next one. Batches are written one after
+    # the other, each made durable before the next, so a kill loses at most the batches in flight.
+    batches = feature_batches(
+        recommender.featurizer, [root / rel for rel in todo], engine=engine, batch_size=batch_size, workers=workers,
+        max_pixels=max_pixels,
     )
+    writing: Future[None] | None = None
     try:
-        for batch in batches:
-            if batch.ok:
-                for i, recs in zip(batch.ok, recommender.recommend_features(batch.features, k)):
-                    sink.write(_row(todo[i], recs, k))
-            for i, (_, reason) in zip(batch.failed, batch.failures):
-                sink.error(todo[i], reason)
-            scored += len(batch.ok)
-            failed += len(batch.failed)
-            sink.commit()
-            bar.update(len(batch.ok) + len(batch.failed))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphrec-rank") as ranker:
+            for batch in batches:
+                if writing is not None:
+                    writing.result()  # the previous batch is durable (or its error is raised here)
+                writing = ranker.submit(rank_and_write, batch)
+            if writing is not None:
+                writing.result()
     finally:
-        batches.close()  # a generator: stops the pipeline's decoders  # on an error, stop the decoders now, not at garbage collection
+        batches.close()  # a generator: on an error, stop the decoders now, not at garbage collection
         bar.close()
         sink.close()
+    scored, failed = counts["scored"], counts["failed"]
 
     seconds = time.perf_counter() - started
     summary = ScoreSummary(

@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar
 
 from graphrec.embed.line import LineConfig
 from graphrec.errors import InputError
+from graphrec.index.select import EXACT_BELOW, INDEX_KINDS, IndexKind
 from graphrec.text.keywords import KeywordConfig
 from graphrec.vision.registry import DEFAULT_FEATURIZER, parse_spec
 
@@ -53,6 +54,8 @@ class RecommendConfig:
     pool: int = 300  # second stage: best-scored candidates the places are spread over
     min_share: float = 0.1  # evidence keywords below this share get no place of their own
     variety: float = 0.0  # second stage: Gumbel scale of the photo-seeded draw among near-equal candidates
+    index: IndexKind = "auto"  # first stage's image index (graphrec.index.make_index): exact, FAISS hnsw/ivfpq, auto by size
+    index_threshold: int = EXACT_BELOW  # index="auto": exact search below this many images
 
     def __post_init__(self) -> None:
         for name in ("k", "k_images", "songs_per_image", "top_classes", "pool"):
@@ -82,6 +85,10 @@ class RecommendConfig:
                 raise InputError(f"RecommendConfig.{name} must be a number >= 0, got {value!r}.")
         if not (isinstance(self.min_image_similarity, int | float) and -1 <= self.min_image_similarity <= 1):
             raise InputError(f"RecommendConfig.min_image_similarity must be a cosine in [-1, 1], got {self.min_image_similarity!r}.")
+        if self.index not in INDEX_KINDS:
+            raise InputError(f"RecommendConfig.index must be one of {', '.join(map(repr, INDEX_KINDS))}, got {self.index!r}; 'auto' picks by size.")
+        if not isinstance(self.index_threshold, int) or isinstance(self.index_threshold, bool) or self.index_threshold < 1:
+            raise InputError(f"RecommendConfig.index_threshold must be a positive number of images, got {self.index_threshold!r}.")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ Layout (``format_version`` 2)::
     class_keywords.npz     with a classifier bridge: CSR class-keyword weights (rows follow classes.json)
     class_vectors.npy      with a classifier bridge: LINE vectors of the classes
     image_features.npy     the images' features in the featurizer's space
+    image_index.faiss      when the first stage's index is a FAISS one (RecommendConfig.index, chosen by size):
+                           that index in FAISS's format, so loading does not rebuild it (an IVF-PQ index over a
+                           million images takes minutes to train); the manifest's "image_index" names its kind
 
 No pickle anywhere. The directory is written beside its destination, in a staging folder
 ``.NAME.PID.XXXX.tmp`` (PID: the saving process), then swapped in with two renames: the old model to
@@ -49,6 +52,7 @@ from graphrec.config import BuildConfig
 from graphrec.data.images import ImageRecord
 from graphrec.data.songs import Song
 from graphrec.graph.build import ClassNodes
+from graphrec.index import FaissIndex, describe_index
 from graphrec.vision.registry import FEATURIZERS, parse_spec
 from graphrec._version import __version__
 from graphrec.errors import InputError, ModelFormatError, describe_path
@@ -57,6 +61,7 @@ log = get_logger(__name__)
 
 FORMAT_VERSION = 2  # 2: classifier-bridge parts; rank/first-stage settings in the config
 MANIFEST = "manifest.json"
+INDEX_FILE = "image_index.faiss"
 # node kind -> the file (without .npy) that holds its LINE vectors
 _VECTOR_FILES = {"song": "song_vectors", "image": "image_vectors", "keyword": "keyword_vectors"}
 
@@ -141,6 +146,7 @@ class ModelParts:
     provenance: dict[str, Any] = field(default_factory=dict)
     classes: ClassNodes | None = None  # the classifier bridge's classes; their vectors are vectors["class"]
     song_counts: sp.csr_matrix | None = None  # raw term frequencies behind song_keywords (KeywordResult.counts)
+    image_index: Any = None  # the first stage's index over image_features (graphrec.index); a FAISS one is saved
 
 
 def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
@@ -165,6 +171,8 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
             classes = {"ids": parts.classes.ids, "labels": parts.classes.labels}
             _write_file(staging, "classes.json", json.dumps(classes, ensure_ascii=False).encode("utf-8"), checksums)
         _write_file(staging, "image_features.npy", _npy_bytes(parts.image_features), checksums)
+        if isinstance(parts.image_index, FaissIndex):
+            _write_file(staging, INDEX_FILE, parts.image_index.to_bytes(), checksums)
         _write_file(
             staging, "vocabulary.json", json.dumps(parts.vocabulary, ensure_ascii=False).encode("utf-8"), checksums
         )
@@ -197,6 +205,7 @@ def save_model(parts: ModelParts, path: str | os.PathLike[str]) -> Path:
                 "classes": 0 if parts.classes is None else len(parts.classes),
             },
             "provenance": parts.provenance,
+            "image_index": None if parts.image_index is None else describe_index(parts.image_index),
             "files": checksums,
         }
         _write_file(
@@ -445,6 +454,9 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
         songs = read("songs.jsonl", _read_songs)
         images = read("images.jsonl", lambda p: _read_images(p, directory))
         config = BuildConfig.from_dict(manifest["config"])
+        image_index = None
+        if INDEX_FILE in checksums:
+            image_index = read(INDEX_FILE, lambda p: FaissIndex.from_bytes(p.read_bytes(), source=describe_path(p)))
     except ModelFormatError:
         raise
     except (KeyError, ValueError, TypeError) as exc:
@@ -474,6 +486,7 @@ def load_model(path: str | os.PathLike[str]) -> ModelParts:
         provenance=manifest.get("provenance", {}),
         classes=classes,
         song_counts=song_counts,
+        image_index=image_index,
     )
 
 

@@ -19,7 +19,7 @@ from graphrec.data.images import ImageRecord, ImageSet
 from graphrec.data.songs import Song, SongCorpus
 from graphrec.embed.keyed import to_keyed_vectors
 from graphrec.errors import InputError
-from graphrec.index import ExactIndex
+from graphrec.index import ExactIndex, make_index
 from graphrec.graph.build import ClassNodes
 from graphrec.model_io import ModelParts
 from graphrec.ranking import (
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from graphrec.graph.build import BipartiteGraph
     from graphrec.text.keywords import KeywordResult
     from graphrec.vision.base import Featurizer
+    from graphrec.vision.engines import FeatureEngine
 
 log = get_logger(__name__)
 
@@ -145,6 +146,7 @@ class Recommender:
         classes: ClassNodes | None = None,
         class_vectors: np.ndarray | None = None,
         song_counts: sp.csr_matrix | None = None,
+        image_index: Any = None,
     ) -> None:
         self.config = config
         self.songs_ = list(songs)
@@ -189,7 +191,7 @@ class Recommender:
             [np.nan if s.popularity is None else float(s.popularity) for s in self.songs_], dtype=np.float64
         )
         self.image_keywords_ = self._image_keyword_matrix()
-        self._image_index = ExactIndex(self.prepare_features(self.image_features_))
+        self._image_index = self._make_image_index(reuse=image_index)
         self._song_index = ExactIndex(self.song_vectors_)
         self._image_units = unit_rows(self.image_features_)
         self._song_units = unit_rows(self.song_vectors_)
@@ -235,6 +237,7 @@ class Recommender:
         featurizer: Featurizer | None = None,
         image_features: np.ndarray | None = None,
         show_progress: bool | None = None,
+        feature_engine: FeatureEngine | None = None,
     ) -> "Recommender":
         """Build the whole model by running the stages of :mod:`graphrec.stages` in order.
 
@@ -243,7 +246,8 @@ class Recommender:
         these songs and ``stages.vocabulary_config(config, featurizer)`` when already at hand (an
         experiment's folds share it). ``image_features`` (one row per record of ``images``, then of
         ``fallback_images``, in order) skips featurising; ``featurizer`` must then still be the one
-        that made them, so that queries land in the same space.
+        that made them, so that queries land in the same space. ``feature_engine`` runs featurising
+        here (default) or on a Ray cluster (:class:`graphrec.vision.engines.FeatureEngine`).
         """
         from graphrec import stages
         from graphrec.vision import get_featurizer
@@ -276,6 +280,7 @@ class Recommender:
             featurized = stages.featurize_images(
                 mapped, featurizer, features=image_features,
                 feature_ids=None if image_features is None else [r.id for r in all_images], show_progress=show_progress,
+                engine=feature_engine,
             )
         classes, class_report = None, None
         if head is not None:
@@ -356,6 +361,7 @@ class Recommender:
             classes=parts.classes,
             class_vectors=parts.vectors.get("class"),
             song_counts=parts.song_counts,
+            image_index=parts.image_index,
         )
 
     def to_parts(self) -> ModelParts:
@@ -373,6 +379,7 @@ class Recommender:
             provenance=self.provenance,
             classes=self.classes_,
             song_counts=self.song_counts_,
+            image_index=self._image_index,
         )
 
     def with_recommend_config(self, recommend: RecommendConfig) -> "Recommender":
@@ -382,10 +389,17 @@ class Recommender:
         other = copy.copy(self)
         other.config = dataclasses.replace(self.config, recommend=recommend)
         if recommend.feature_norm != self.config.recommend.feature_norm:
-            other._image_index = ExactIndex(other.prepare_features(self.image_features_))
+            other._image_index = other._make_image_index()
+        elif (recommend.index, recommend.index_threshold) != (self.config.recommend.index, self.config.recommend.index_threshold):
+            other._image_index = other._make_image_index(reuse=self._image_index)
         if recommend.substance_chars != self.config.recommend.substance_chars:
             other.substance_ = other._substance()
         return other
+
+    def _make_image_index(self, reuse: Any = None) -> Any:
+        """The first stage's index over the dataset images (``RecommendConfig.index``); ``reuse``: one built over the same features."""
+        cfg = self.config.recommend
+        return make_index(self.prepare_features(self.image_features_), cfg.index, threshold=cfg.index_threshold, reuse=reuse)
 
     def _substance(self) -> np.ndarray:
         lyrics = [s.lyrics for s in self.songs_]

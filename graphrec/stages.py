@@ -27,6 +27,7 @@ from graphrec.graph.build import BipartiteGraph, ClassNodes, build_graph
 from graphrec.text.keywords import KeywordConfig, KeywordResult, extract_keywords
 from graphrec.text.mapping import map_to_vocabulary
 from graphrec.vision.base import Featurizer
+from graphrec.vision.engines import FeatureEngine
 from graphrec.vision.extract import extract_features
 from graphrec.vision.heads import ClassifierHead
 
@@ -138,15 +139,17 @@ def featurize_images(
     features: np.ndarray | None = None,
     feature_ids: Sequence[str] | None = None,
     show_progress: bool | None = None,
+    engine: FeatureEngine | None = None,
 ) -> FeaturizedImages:
     """Stage 3: features of every image; unreadable ones are logged, counted and left out.
 
     ``features`` (with ``feature_ids``, the image id of each row; default: ``images``' own order)
     are precomputed features to take instead of featurising, e.g. an experiment's cache. They must
-    come from ``featurizer``, so that queries land in the same space.
+    come from ``featurizer``, so that queries land in the same space. ``engine``: where featurising
+    runs (this process, or a Ray cluster).
     """
     if features is None:
-        batch = extract_features(featurizer, [r.path for r in images], show_progress=show_progress)
+        batch = extract_features(featurizer, [r.path for r in images], show_progress=show_progress, engine=engine)
         kept: list[ImageRecord] = [images[i] for i in batch.ok]
         rows, failures = batch.features, batch.failures
     else:

@@ -51,6 +51,22 @@ def test_build_prints_a_summary_and_writes_model_and_graphml(built, inputs, caps
     assert graph.number_of_nodes() == 12 + 18 + 3
 
 
+def test_build_index_flag_is_recorded_and_the_faiss_index_saved(inputs, tmp_path, query_image, capsys):
+    out = tmp_path / "hnsw-model"
+    argv = [
+        "--no-progress", "build", "--songs", str(inputs["songs"]), "--images", str(inputs["images"]),
+        "--vocabulary", str(inputs["vocab"]), "--featurizer", "hsv_hist", "--order", "2", "--dim", "16",
+        "--samples", "200000", "--threads", "1", "--seed", "3", "--out", str(out), "--index", "hnsw",
+    ]
+    assert main(argv) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["recommend"]["index"] == "hnsw" and manifest["image_index"]["kind"] == "hnsw"
+    assert (out / "image_index.faiss").is_file()
+    capsys.readouterr()
+    assert main(["recommend", "--model", str(out), "--json", "-k", "3", str(query_image("雪"))]) == 0
+    assert [s["song_id"][0] for s in json.loads(capsys.readouterr().out)["songs"]] == ["雪"] * 3
+
+
 def test_recommend_json_gives_theme_songs_with_reasons(built, query_image, capsys):
     capsys.readouterr()
     assert main(["recommend", "--model", str(built), "--json", "-k", "3", str(query_image("月"))]) == 0

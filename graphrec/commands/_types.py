@@ -31,5 +31,9 @@ def positive_float(text: str) -> float:
     return _checked(text, float, lambda v: v > 0, "a positive number")  # NaN fails v > 0 too
 
 
+def non_negative_float(text: str) -> float:
+    return _checked(text, float, lambda v: 0 <= v < float("inf"), "a number >= 0")  # NaN fails too
+
+
 def port(text: str) -> int:
     return _checked(text, int, lambda v: 0 <= v <= 65535, "a port number 0-65535")

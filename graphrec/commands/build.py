@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from graphrec.commands._engine import add_engine_flags, engine_from_args
 from graphrec.commands._types import non_negative_int, positive_int
 
 
@@ -40,8 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="what a query photo is matched by: the nearest dataset images, the classifier bridge, or both (default)")
     p.add_argument("--rank", choices=["graph", "paper"], default=None,
                    help="second stage: graph (default: score every song, spread over the evidence) or paper (2 nearest songs per image)")
+    p.add_argument("--index", choices=["auto", "exact", "hnsw", "ivfpq"], default=None,
+                   help="first stage's image index: exact search, FAISS HNSW or IVF-PQ (default auto: by the number of images)")
     p.add_argument("--no-classifier-bridge", action="store_true", help="leave the featurizer's classes out of the graph")
     p.add_argument("--graphml", type=Path, help="also write the graph as GraphML here")
+    add_engine_flags(p)
     p.set_defaults(func=run)
 
 
@@ -86,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     rec_changes: dict[str, Any] = {}
     if args.first_stage is not None:
         rec_changes["first_stage"] = args.first_stage
+    if args.index is not None:
+        rec_changes["index"] = args.index
     if args.rank is not None:
         rec_changes["rank"] = args.rank
         if args.rank == "paper":
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         recommend=dataclasses.replace(base.recommend, **rec_changes),
         **top,
     )
+    engine = engine_from_args(args)
     out = check_destination(args.out or default_model_path())  # a folder that cannot be used fails now, not after the build
     start = time.perf_counter()
     songs = read_songs(args.songs) if args.songs else load_default_songs()
@@ -115,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         fallback = read_images(args.fallback_images)
     else:
         fallback = load_emoji_images() if args.images is None else None
-    model = Recommender.build(songs, images, config, fallback_images=fallback, show_progress=None if not args.no_progress else False)
+    model = Recommender.build(songs, images, config, fallback_images=fallback, show_progress=None if not args.no_progress else False,
+                              feature_engine=engine)
     model.save(out)
     if args.graphml and model.graph_ is not None:
         model.graph_.write_graphml(args.graphml)

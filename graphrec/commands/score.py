@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from graphrec.commands._engine import add_engine_flags, engine_from_args
 from graphrec.commands._types import positive_int
 
 
@@ -28,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=positive_int, default=32, help="images per featurizer call (default 32)")
     p.add_argument("--workers", type=positive_int, help="image decoding workers (default: one less than the CPUs, at most 8)")
     p.add_argument("--max-pixels", type=positive_int, help="skip images with more pixels than this")
+    add_engine_flags(p)
     p.set_defaults(func=run)
 
 
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from graphrec.api import load
     from graphrec.batch import score_folder
 
+    engine = engine_from_args(args)
     model = load(args.model)
     summary = score_folder(
         model,
@@ -48,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         max_pixels=args.max_pixels,
         show_progress=False if args.no_progress else None,
+        engine=engine,
     )
     failed = f"{summary.failed} failed (see {summary.errors})" if summary.failed else "0 failed"
     print(

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from graphrec.commands._types import port, positive_float, positive_int
+from graphrec.commands._types import non_negative_float, port, positive_float, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-pixels", type=positive_int, help="largest image in pixels (default 40 million)")
     p.add_argument("--max-connections", type=positive_int, help="answer 503 past about this many open connections (default 64)")
     p.add_argument("--header-timeout", type=positive_float, help="close a connection whose request headers take longer, in seconds (default 10)")
+    p.add_argument("--batch-size", type=positive_int, help="images featurised together at most (default 16; 1 = each request alone)")
+    p.add_argument("--batch-wait-ms", type=non_negative_float, help="how long a batch waits for more images, in ms (default 5)")
     p.set_defaults(func=run)
 
 
@@ -37,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
         limits["max_upload_bytes"] = int(args.max_upload_mb * 1024 * 1024)
     if args.max_pixels is not None:
         limits["max_pixels"] = args.max_pixels
+    batching: dict[str, Any] = {}
+    if args.batch_size is not None:
+        batching["max_batch"] = args.batch_size
+    if args.batch_wait_ms is not None:
+        batching["batch_wait_ms"] = args.batch_wait_ms
     server: dict[str, Any] = {}
     if args.max_connections is not None:
         server["max_connections"] = args.max_connections
@@ -44,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
         server["header_timeout_s"] = args.header_timeout
     serve(
         args.model, host=args.host, port=args.port, log_level="debug" if level <= logging.DEBUG else "info",
-        limits=ServerLimits(**server), **limits,
+        limits=ServerLimits(**server), **limits, **batching,
     )
     return 0

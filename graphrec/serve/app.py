@@ -4,6 +4,8 @@ Endpoints (errors are JSON ``{"error": ..., "detail": ...}``):
 
 - ``POST /recommend``: multipart ``file`` (image/jpeg, png, webp, gif or bmp) and optional ``k``
   (form field or query) -> the top-k songs with the dataset images and keywords behind each.
+  Requests that arrive together share one featurizer batch (:mod:`graphrec.serve.batching`;
+  ``max_batch=1`` turns that off); past ``max_queue`` waiting images the answer is 503.
 - ``GET /songs/{song_id}``: title, artist, lyrics and keywords of one song.
 - ``GET /images/{image_id}``: a thumbnail of one dataset image, found by id in the model's table.
 - ``GET /healthz``: the model's folder name and counts, featurizer, limits, request counters (no paths).
@@ -15,11 +17,14 @@ page's three static files are read into memory at startup and served from a fixe
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import os
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -35,6 +40,7 @@ from graphrec._env import cpu_count
 from graphrec._log import get_logger
 from graphrec._version import __version__
 from graphrec.errors import GraphrecError
+from graphrec.serve.batching import BatcherBusy, MicroBatcher
 from graphrec.serve.limits import (
     DEFAULT_BODY_IDLE_TIMEOUT_S,
     DEFAULT_BODY_TIMEOUT_S,
@@ -141,6 +147,9 @@ def create_app(
     max_concurrency: int | None = None,
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
     body_idle_timeout_s: float = DEFAULT_BODY_IDLE_TIMEOUT_S,
+    max_batch: int = 16,
+    batch_wait_ms: float = 5.0,
+    max_queue: int = 64,
 ) -> FastAPI:
     """The service around one model, loaded here, once, and shared by every request.
 
@@ -149,6 +158,8 @@ def create_app(
     so a burst of uploads queues instead of oversubscribing the cores. A request body must arrive within
     ``body_timeout_s`` in all, pausing at most ``body_idle_timeout_s`` (else 408); the limits on headers,
     idle connections and their number are set where the server runs it (:mod:`graphrec.serve.server`).
+    Up to ``max_batch`` images that arrive within ``batch_wait_ms`` of each other are featurised as one
+    batch (1: each request alone, as before micro-batching); at most ``max_queue`` wait for a batch.
     """
     limits = Limits(
         max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, max_k=max_k,
@@ -167,11 +178,22 @@ def create_app(
     static = _read_static()
     gate = threading.BoundedSemaphore(max_concurrency or cpu_count())
     stats = _Stats()
+    batcher = None
+    if max_batch > 1:
+        _warm_up(model, featurizer, max_batch)
+        batcher = MicroBatcher(model, featurizer, max_batch=max_batch, max_wait_s=batch_wait_ms / 1000, max_queue=max_queue)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if batcher is not None:
+            batcher.stop()
 
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and this service works offline.
     # No /openapi.json either: the endpoints are documented in this module and the README.
     app = FastAPI(
-        title="graphrec", version=__version__, summary="Songs for a photo", docs_url=None, redoc_url=None, openapi_url=None
+        title="graphrec", version=__version__, summary="Songs for a photo", docs_url=None, redoc_url=None, openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.model = model
     app.state.limits = limits
@@ -198,6 +220,11 @@ def create_app(
             parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse({"error": "invalid request", "detail": "; ".join(parts)}, status_code=422)
 
+    def _malformed(exc: BaseException) -> ApiError:
+        return ApiError(
+            422, "malformed image", f"the upload could not be decoded as an image ({exc}); check that the file is complete and valid."
+        )
+
     def _recommend_sync(data: bytes, fmt: str, k: int) -> dict[str, Any]:
         from graphrec.vision.io import load_image
 
@@ -208,11 +235,32 @@ def create_app(
                 rgb = load_image(data, max_pixels=limits.max_pixels)
                 recs = model.recommend(rgb, k=k)
             except (GraphrecError, OSError, ValueError) as exc:
-                raise ApiError(
-                    422, "malformed image",
-                    f"the upload could not be decoded as an image ({exc}); check that the file is complete and valid.",
-                ) from None
+                raise _malformed(exc) from None
         return {"k": k, "declared_format": fmt, "image_size": list(image.size), **recs.to_dict()}
+
+    def _prepare_sync(data: bytes) -> tuple[Any, tuple[int, int]]:
+        """Decode and prepare one upload for the batcher (``featurizer.load``), in a worker thread."""
+        from graphrec.vision.io import load_image
+
+        with gate:
+            image = open_checked(data, limits.max_pixels)
+            try:
+                return featurizer.load(load_image(data, max_pixels=limits.max_pixels)), image.size
+            except (GraphrecError, OSError, ValueError) as exc:
+                raise _malformed(exc) from None
+
+    async def _recommend_batched(data: bytes, fmt: str, k: int) -> dict[str, Any]:
+        assert batcher is not None
+        item, size = await run_in_threadpool(_prepare_sync, data)
+        try:
+            future = batcher.submit(item, k)
+        except BatcherBusy as exc:
+            raise ApiError(503, "busy", f"the service is at capacity ({exc}); retry in a moment.", headers={"retry-after": "1"}) from None
+        try:
+            recs = await asyncio.wrap_future(future)
+        except (GraphrecError, OSError, ValueError) as exc:
+            raise _malformed(exc) from None
+        return {"k": k, "declared_format": fmt, "image_size": list(size), **recs.to_dict()}
 
     @app.post("/recommend")
     async def recommend(
@@ -234,7 +282,10 @@ def create_app(
                         413, "upload too large",
                         f"images may be at most {limits.max_upload_bytes} bytes; send a smaller one.",
                     )
-            body = await run_in_threadpool(_recommend_sync, bytes(data), fmt, k)
+            if batcher is None:
+                body = await run_in_threadpool(_recommend_sync, bytes(data), fmt, k)
+            else:
+                body = await _recommend_batched(bytes(data), fmt, k)
         except ApiError as exc:
             stats.record(exc.status)
             raise
@@ -308,6 +359,7 @@ def create_app(
                 "content_types": ["image/jpeg", "image/png", "image/webp", "image/gif", "image/bmp"],
             },
             "stats": stats.snapshot(),
+            "batching": batcher.stats() if batcher is not None else {"max_batch": 1},
         }
 
     @app.get("/", include_in_schema=False)
@@ -333,6 +385,18 @@ def create_app(
     return app
 
 
+def _warm_up(model: Any, featurizer: Any, batch: int) -> None:
+    """One full batch through the featurizer and the recommender before the first request, so the first
+    requests do not pay for the runtime's first allocations (they set the service's p99 otherwise)."""
+    from PIL import Image
+
+    try:
+        item = featurizer.load(Image.new("RGB", (256, 256), (128, 128, 128)))
+        model.recommend_features(featurizer.compute([item] * batch), 1)
+    except Exception as exc:  # noqa: BLE001 - a warm-up that fails only costs the first requests time
+        log.warning("warm-up batch failed (%s: %s); the first requests will be slower", type(exc).__name__, exc)
+
+
 def serve(
     model_or_path: Recommender | str | os.PathLike[str] | None = None,
     *,
@@ -342,11 +406,13 @@ def serve(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     log_level: str = "info",
     limits: ServerLimits | None = None,
+    max_batch: int = 16,
+    batch_wait_ms: float = 5.0,
 ) -> None:
     """Run the service with uvicorn until interrupted; ``limits`` bound connections and slow clients."""
     from graphrec.serve.server import run_server
 
-    app = create_app(model_or_path, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels)
+    app = create_app(model_or_path, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels, max_batch=max_batch, batch_wait_ms=batch_wait_ms)
     run_server(app, host=host, port=port, limits=limits, log_level=log_level)
 
 

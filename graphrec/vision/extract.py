@@ -16,7 +16,8 @@ import numpy as np
 
 from graphrec._log import get_logger, progress
 from graphrec.vision.base import FeatureBatch, Featurizer
-from graphrec.vision.pipeline import iter_features, source_name
+from graphrec.vision.engines import FeatureEngine, feature_batches
+from graphrec.vision.pipeline import source_name
 from graphrec.vision.store import FeatureStore, featurizer_fingerprint, file_signature, path_key
 
 log = get_logger(__name__)
@@ -33,6 +34,7 @@ def extract_features(
     show_progress: bool | None = None,
     device: str = "auto",
     chunk_size: int = 256,
+    engine: FeatureEngine | None = None,
 ) -> FeatureBatch:
     """Features of every input that can be decoded, in input order; the others are reported and skipped.
 
@@ -41,6 +43,7 @@ def extract_features(
     features are saved in durable chunks of ``chunk_size`` images and a later call reuses every stored
     row whose file is unchanged, computing only what is missing (one writer per store at a time).
     ``dtype`` is that of the stored and returned features. ``device="auto"`` uses CUDA when present.
+    ``engine`` runs the featurizer here (default) or on a Ray cluster (:mod:`graphrec.vision.engines`).
     """
     if isinstance(featurizer, str):
         from graphrec.vision.registry import get_featurizer
@@ -101,7 +104,7 @@ def extract_features(
     start = time.perf_counter()
     computed = 0
     bar = progress(total=len(todo), show_progress=show_progress, unit="img", desc=f"features {featurizer.name}")
-    batches = iter_features(featurizer, [sources[i] for i in todo], batch_size=batch_size, workers=workers, device=device)
+    batches = feature_batches(featurizer, [sources[i] for i in todo], engine=engine, batch_size=batch_size, workers=workers, device=device)
     try:
         for batch in batches:
             for j, reason in zip(batch.failed, (r for _, r in batch.failures)):

@@ -49,11 +49,12 @@ def file_signature(key: str) -> str | None:
 
 
 def featurizer_fingerprint(description: dict) -> str:
-    """A hash of describe() without local file locations: same weights and preprocessing, same fingerprint."""
+    """A hash of describe() without local file locations and the runtime (ONNX Runtime or torch, whose features
+    agree to a cosine of 0.999): same weights and preprocessing, same fingerprint."""
 
     def strip(obj: Any) -> Any:
         if isinstance(obj, dict):
-            return {k: strip(v) for k, v in obj.items() if k != "weights_file"}
+            return {k: strip(v) for k, v in obj.items() if k not in ("weights_file", "backend")}
         if isinstance(obj, list):
             return [strip(v) for v in obj]
         return obj

@@ -1,0 +1,131 @@
+"""Warm ``recommend()`` at the paper's image count against one bare ONNX Runtime forward, in one run.
+
+    .venv/bin/python benchmarks/recommend_latency.py [--model data/model] [--images 33459] [--repeats 5] [--no-save]
+
+The shipped model holds ~1,600 images; the paper's dataset held 33,459. The model's image side is
+tiled to ``--images`` (each copy's features moved by a little noise, its LINE vector copied), so the
+first stage searches as many images as the paper's, with the index ``RecommendConfig.index="auto"``
+picks for that size (and, for comparison, the exact one). Per sample photo (data/samples), warm,
+median of ``--repeats``:
+
+* ``bare_forward_ms`` (the reference): the ONNX Runtime session on one prepared image (batch 1);
+* ``recommend_ms``: ``model.recommend(path)``: decode, preprocess, forward, both stages;
+* the parts: ``decode_prepare_ms``, ``first_stage_ms`` (the index search), ``second_stage_ms``
+  (``recommend_features`` minus the search).
+
+Issue 15's target: recommend_ms <= 1.2 x bare_forward_ms + 5 ms. One JSON line appended to
+benchmarks/results/recommend_latency.jsonl (and printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _results import save_result
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "recommend_latency.jsonl"
+
+
+def median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.median(times))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "data" / "model")
+    parser.add_argument("--images", type=int, default=33_459)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+
+    import graphrec
+    from graphrec.data.images import ImageRecord
+    from graphrec.index import index_kind
+    from graphrec.recommender import Recommender
+    from graphrec.vision.efficientnet import EfficientNetLite0
+
+    base = graphrec.load(args.model)
+    featurizer = EfficientNetLite0(backend="onnx")
+    parts = base.to_parts()
+    n0 = len(parts.images)
+    copies = -(-args.images // n0)
+    rng = np.random.default_rng(0)
+    features = np.tile(parts.image_features, (copies, 1))[: args.images]
+    features = features + rng.normal(0, 0.05 * features.std(), features.shape).astype(np.float32)
+    parts.image_features = np.maximum(features, 0)
+    parts.vectors["image"] = np.tile(parts.vectors["image"], (copies, 1))[: args.images]
+    parts.images = [
+        ImageRecord(id=f"{r.id}#{c}", path=r.path, keywords=r.keywords, weights=r.weights)
+        for c in range(copies) for r in parts.images
+    ][: args.images]
+    parts.image_index = None
+    start = time.perf_counter()
+    model = Recommender.from_parts(parts, featurizer=featurizer)
+    build_s = time.perf_counter() - start
+    exact = model.with_recommend_config(dataclasses.replace(model.config.recommend, index="exact"))
+
+    samples = sorted((ROOT / "data" / "samples").glob("*.jpg"))
+    rows = []
+    for path in samples:
+        item = featurizer.load(path)
+        batch = item.numpy()[None]
+        feats = featurizer.compute([item])
+        queries = model.prepare_features(feats)
+        k_images = model.config.recommend.k_images
+        for fn in (lambda: model.recommend(path), lambda: exact.recommend(path)):  # warm-up
+            fn()
+        row = {
+            "photo": path.name,
+            "bare_forward_ms": median_ms(lambda: featurizer._onnx(batch), args.repeats),
+            "decode_prepare_ms": median_ms(lambda: featurizer.load(path), args.repeats),
+            "first_stage_ms": median_ms(lambda: model._image_index.search(queries, k_images), args.repeats),
+            "first_stage_exact_ms": median_ms(lambda: exact._image_index.search(queries, k_images), args.repeats),
+            "recommend_features_ms": median_ms(lambda: model.recommend_features(feats), args.repeats),
+            "recommend_ms": median_ms(lambda: model.recommend(path), args.repeats),
+            "recommend_exact_ms": median_ms(lambda: exact.recommend(path), args.repeats),
+        }
+        row["second_stage_ms"] = row["recommend_features_ms"] - row["first_stage_ms"]
+        rows.append(row)
+        print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), file=sys.stderr, flush=True)
+
+    def med(key: str) -> float:
+        return round(float(np.median([r[key] for r in rows])), 2)
+
+    bare, rec = med("bare_forward_ms"), med("recommend_ms")
+    result = {
+        "benchmark": "recommend_latency",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "reference": "one bare ONNX Runtime forward (batch 1) of the same prepared photo, same run",
+        "images_in_model": len(model.images_), "songs": len(model.songs_), "index": index_kind(model._image_index),
+        "index_build_s": round(build_s, 1), "photos": len(rows), "repeats": args.repeats,
+        **{key: med(key) for key in ("bare_forward_ms", "recommend_ms", "recommend_exact_ms", "decode_prepare_ms",
+                                     "first_stage_ms", "first_stage_exact_ms", "second_stage_ms")},
+        "ratio_recommend_vs_bare": round(rec / bare, 2),
+        "target_ms": round(1.2 * bare + 5, 2),
+        "target_met": rec <= 1.2 * bare + 5,
+        "per_photo": [{k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()} for r in rows],
+        "cpu_count": os.cpu_count(), "load_average_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
+        "note": "2-core machine shared with other engineers; medians of one run",
+    }
+    save_result(RESULTS, result, save=not args.no_save)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
