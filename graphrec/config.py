@@ -52,8 +52,8 @@ class RecommendConfig:
     substance_weight: float = 0.5  # second stage: the song's length, up to substance_chars
     substance_chars: int = 0  # characters that make a full-length song; 0 = the model's median song
     pool: int = 300  # second stage: best-scored candidates the places are spread over
-    min_share: float = 0.1  # evidence keywords below this share get no place of their own
-    variety: float = 0.0  # second stage: Gumbel scale of the photo-seeded draw among near-equal candidates
+    min_share: float = 0.3  # evidence keywords below this share get no place of their own
+    variety: float = 0.1  # second stage: Gumbel scale of the photo-seeded draw among near-equal candidates
     index: IndexKind = "auto"  # first stage's image index (graphrec.index.make_index): exact, FAISS hnsw/ivfpq, auto by size
     index_threshold: int = EXACT_BELOW  # index="auto": exact search below this many images
 

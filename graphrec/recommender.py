@@ -119,6 +119,10 @@ class Recommendations:
         return out
 
 
+_REASON_SHARE = 0.05  # evidence words and classes below this share are not named in reasons
+_REASON_WORDS = 3  # at most this many words, images and classes in one reason
+
+
 def _first_lines(lyrics: str, n: int = 2) -> str:
     lines = [line.strip() for line in lyrics.splitlines() if line.strip()]
     return "\n".join(lines[:n])
@@ -195,6 +199,7 @@ class Recommender:
         self._song_index = ExactIndex(self.song_vectors_)
         self._image_units = unit_rows(self.image_features_)
         self._song_units = unit_rows(self.song_vectors_)
+        self._lyrics = [s.lyrics for s in self.songs_]
         self.substance_ = self._substance()
         self.song_relevance_ = song_relevance(self.song_keywords_, self.song_counts_)
 
@@ -496,7 +501,7 @@ class Recommender:
             line=cfg.line_weight, keywords=cfg.keyword_weight, substance=cfg.substance_weight,
             pool=cfg.pool, min_share=cfg.min_share, variety=cfg.variety,
         )
-        lyrics = [s.lyrics for s in self.songs_]
+        lyrics = self._lyrics
         out = []
         for q in range(len(features)):
             sims = self._image_units[img_idx[q]] @ units[q]
@@ -547,24 +552,30 @@ class Recommender:
                 neighbour_images=neighbours, evidence=summary, message=message,
             )
         distance = {int(i): float(d) for i, d in zip(img_idx, img_dist)}
+        column = self.vectors_["keyword"].key_to_index
+        relevance = self.song_relevance_
         items = []
         for row, score in zip(rows, scores):
             song_words = self._keywords_of_row(int(row))
-            weight = {vocab[j]: float(w) for j, w in zip(*self._row_items(int(row)))}
-            shared = sorted((w for w in song_words if evidence.keywords[self.vectors_["keyword"].key_to_index[w]] > 0),
-                            key=lambda w: -evidence.keywords[self.vectors_["keyword"].key_to_index[w]] * weight[w])
-            shared_cols = {self.vectors_["keyword"].key_to_index[w] for w in shared}
+            # the reason names what drove the choice: the evidence words the song sings of, by their part
+            # in its relevance (a word below 5% of the evidence is noise, not a reason), at most three
+            start, end = relevance.indptr[row], relevance.indptr[row + 1]
+            part = {int(j): float(evidence.keywords[j] * r) for j, r in zip(relevance.indices[start:end], relevance.data[start:end])
+                    if evidence.keywords[j] >= _REASON_SHARE}
+            shared = [vocab[j] for j in sorted(part, key=lambda j: (-part[j], j))][:_REASON_WORDS]
+            shared_cols = {column[w] for w in shared}
             def leads(cols: np.ndarray) -> bool:
                 return not shared_cols or bool(shared_cols & set(cols.tolist()))  # a song sharing nothing: all evidence led to it
 
             ik = self.image_keywords_
             images = [
                 (self.image_ids_[i], distance[i]) for i, _ in evidence.images if leads(ik.indices[ik.indptr[i]:ik.indptr[i + 1]])
-            ] if evidence.share.get("images") else []
+            ][:_REASON_WORDS] if evidence.share.get("images") else []
             classes = []
             if evidence.share.get("classifier") and self.classes_ is not None:
                 ck = self.classes_.keywords
-                classes = [(class_labels[c], p) for c, p in evidence.classes if leads(ck.indices[ck.indptr[c]:ck.indptr[c + 1]])]
+                classes = [(class_labels[c], p) for c, p in evidence.classes
+                           if p >= _REASON_SHARE and leads(ck.indices[ck.indptr[c]:ck.indptr[c + 1]])][:_REASON_WORDS]
             record = self.songs_[int(row)]
             items.append(Recommendation(
                 song_id=record.id, title=record.title, artist=record.artist, score=float(score),
