@@ -34,7 +34,7 @@ def data_description(songs, images, songs_path: str | None, images_path: str | N
     return {
         "songs": songs_path or "shipped classical corpus (data/songs)",
         "songs_count": len(songs),
-        "images": images_path or "shipped emoji drawings (data/images/emoji)",
+        "images": images_path or "shipped images (data/images: weather photos)",
         "images_count": len(images),
     }
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from _common import cached_features  # noqa: I001
 
-from graphrec._io import atomic_write_json, atomic_write_text
+from graphrec._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from graphrec.evaluate.report import markdown_table, run_metadata, write_csv
 
 # Each first-stage / second-stage variant of ours, as RecommendConfig changes from the default.
@@ -183,7 +183,7 @@ def run_photos(args: Any) -> int:
     if args.sweep:
         _sweep(out, args, model, test_feats, relevant, lengths, k, overrides)
     report = score_rankings(rankings, relevant, k=k, seed=args.seed)
-    _write_rankings(out / f"{args.name if args.name != 'hit_rate' else 'photos'}_rankings.csv", queries, relevant, rankings, model, k)
+    _write_rankings(out / f"{args.name if args.name != 'hit_rate' else 'photos'}_rankings.csv.gz", queries, relevant, rankings, model, k)
     spread = {name: song_spread(ranked, lengths, k=k) for name, ranked in rankings.items()}
     per_class = _per_class(queries, report.per_query, class_of)
 
@@ -241,6 +241,7 @@ def _sweep(out: Path, args: Any, model: Any, feats: np.ndarray, relevant: list, 
 def _write_rankings(path: Path, queries, relevant, rankings, model, k: int) -> None:
     """Every method's songs per photo with their relevance, to read what users would see."""
     import csv
+    import gzip
     import io
 
     buffer = io.StringIO()
@@ -254,7 +255,8 @@ def _write_rankings(path: Path, queries, relevant, rankings, model, k: int) -> N
                 song = model.songs_[int(row)]
                 first = next((line.strip() for line in song.lyrics.splitlines() if line.strip()), "")
                 writer.writerow([record.id, "|".join(record.keywords), method, rank, song.id, int(relevant[q][row]), song.title, first[:40]])
-    atomic_write_text(path, buffer.getvalue())
+    # gzip with a fixed mtime: the same rankings give the same bytes
+    atomic_write_bytes(path, gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
 
 
 def _per_class(queries, per_query, class_of) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ class RecommendConfig:
     image_weight: float = 1.0  # weight of the nearest-image evidence (times its confidence)
     classifier_weight: float = 1.0  # weight of the classifier evidence (times its confidence)
     min_image_similarity: float = 0.0  # below this best cosine the nearest images give no evidence
+    full_image_similarity: float = 0.0  # > min: trust in the images ramps from 0 at min to 1 here (else the cosine itself)
     min_class_mass: float = 0.0  # below this probability of its likeliest keyword the classifier gives none
     line_weight: float = 1.0  # second stage: LINE cosine to the evidence point
     keyword_weight: float = 1.0  # second stage: the song's weight on the evidence keywords
@@ -83,8 +84,10 @@ class RecommendConfig:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value >= 0 and value == value):
                 raise InputError(f"RecommendConfig.{name} must be a number >= 0, got {value!r}.")
-        if not (isinstance(self.min_image_similarity, int | float) and -1 <= self.min_image_similarity <= 1):
-            raise InputError(f"RecommendConfig.min_image_similarity must be a cosine in [-1, 1], got {self.min_image_similarity!r}.")
+        for name in ("min_image_similarity", "full_image_similarity"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and -1 <= value <= 1):
+                raise InputError(f"RecommendConfig.{name} must be a cosine in [-1, 1], got {value!r}.")
         if self.index not in INDEX_KINDS:
             raise InputError(f"RecommendConfig.index must be one of {', '.join(map(repr, INDEX_KINDS))}, got {self.index!r}; 'auto' picks by size.")
         if not isinstance(self.index_threshold, int) or isinstance(self.index_threshold, bool) or self.index_threshold < 1:

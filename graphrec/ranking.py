@@ -103,6 +103,7 @@ def gather_evidence(
     image_weight: float,
     classifier_weight: float,
     min_image_similarity: float,
+    full_image_similarity: float = 0.0,
     min_class_mass: float,
 ) -> Evidence:
     """One photo's evidence from its nearest images (rows, cosine similarities) and/or its class probabilities.
@@ -119,12 +120,19 @@ def gather_evidence(
     if image_rows is not None and image_sims is not None and len(image_rows):
         evidence.images = [(int(r), float(s)) for r, s in zip(image_rows, image_sims)]
         evidence.image_confidence = float(np.max(image_sims))
-        if evidence.image_confidence >= min_image_similarity and image_weight > 0:
+        # How much to trust the nearest images: their cosine similarity, or, with a ramp (full > min),
+        # 0 at min_image_similarity rising to 1 at full_image_similarity: a photo of something no
+        # dataset image shows is still "near" some image (cosine .3-.5 for EfficientNet features),
+        # and should leave the evidence to the classifier.
+        trust = evidence.image_confidence
+        if full_image_similarity > min_image_similarity:
+            trust = min(1.0, (trust - min_image_similarity) / (full_image_similarity - min_image_similarity))
+        if evidence.image_confidence >= min_image_similarity and trust > 0 and image_weight > 0:
             w = _softmax(np.asarray(image_sims, dtype=np.float64), image_temperature)
             words = np.asarray(image_keywords[image_rows].T @ w).ravel()
             point = (w[:, None] * unit_rows(image_vectors[image_rows])).sum(axis=0)
             if words.sum() > 0:
-                parts.append(("images", image_weight * evidence.image_confidence, words / words.sum(), unit_rows(point)))
+                parts.append(("images", image_weight * trust, words / words.sum(), unit_rows(point)))
 
     if class_probs is not None and class_keywords is not None and class_vectors is not None and len(class_probs):
         # The probability that the photo shows each keyword, summed over every class that names it:

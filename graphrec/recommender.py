@@ -518,6 +518,7 @@ class Recommender:
                 image_weight=cfg.image_weight,
                 classifier_weight=cfg.classifier_weight,
                 min_image_similarity=cfg.min_image_similarity,
+                full_image_similarity=cfg.full_image_similarity,
                 min_class_mass=cfg.min_class_mass,
             )
             rows, scores = rank_songs(

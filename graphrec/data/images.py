@@ -314,12 +314,7 @@ def load_default_images() -> ImageSet:
     """
     from graphrec.data.bundled import PHOTOS_DIR
 
-    if not PHOTOS_DIR.is_dir():
-        raise ImageError(
-            f"the shipped photos {describe_path(PHOTOS_DIR)} are missing; re-create them with "
-            "`python tools/make_data.py` or give your own images with read_images(path)."
-        )
-    photos = read_photo_classes(PHOTOS_DIR)
+    photos = read_photo_classes(_shipped(PHOTOS_DIR, "photos"))
     photos.provenance["shipped"] = "data/images/photos (Multi-class Weather Dataset, G. Ajayi 2018, CC BY 4.0)"
     return photos
 
@@ -328,11 +323,16 @@ def load_emoji_images() -> ImageSet:
     """The 64x64 Noto emoji drawings shipped in ``data/images/emoji`` with their Chinese CLDR keywords."""
     from graphrec.data.bundled import EMOJI_MANIFEST
 
-    if not EMOJI_MANIFEST.exists():
-        raise ImageError(
-            f"the shipped image manifest {describe_path(EMOJI_MANIFEST)} is missing; re-create it with "
-            "`python tools/make_data.py` or give your own images with read_images(path)."
-        )
-    images = read_image_manifest(EMOJI_MANIFEST)
+    images = read_image_manifest(_shipped(EMOJI_MANIFEST, "image manifest"))
     images.provenance["shipped"] = "data/images/emoji (Noto Emoji via emoji-datasource-google 16.0.0, emojibase 17.0.0, CLDR 48)"
     return images
+
+
+def _shipped(path: Path, what: str) -> Path:
+    """A path inside the shipped data/, or an ImageError saying how to get it back."""
+    if not path.exists():
+        raise ImageError(
+            f"the shipped {what} {describe_path(path)} is missing; re-create it with "
+            "`python tools/make_data.py` or give your own images with read_images(path)."
+        )
+    return path
