@@ -45,8 +45,11 @@ class RecommendConfig:
     image_temperature: float = 0.05  # softmax temperature over the nearest images' cosine similarities
     image_weight: float = 1.0  # weight of the nearest-image evidence (times its confidence)
     classifier_weight: float = 1.0  # weight of the classifier evidence (times its confidence)
-    min_image_similarity: float = 0.0  # below this best cosine the nearest images give no evidence
-    full_image_similarity: float = 0.0  # > min: trust in the images ramps from 0 at min to 1 here (else the cosine itself)
+    # Below min_image_similarity the nearest images give no evidence; with full > min, trust in them
+    # ramps from 0 there to 1 at full_image_similarity (else it is the cosine itself). None: the
+    # featurizer's own calibration (its ``similarity_ramp``), fixed into the model when it is built.
+    min_image_similarity: float | None = None
+    full_image_similarity: float | None = None
     min_class_mass: float = 0.0  # below this probability of its likeliest keyword the classifier gives none
     line_weight: float = 1.0  # second stage: LINE cosine to the evidence point
     keyword_weight: float = 1.0  # second stage: the song's weight on the evidence keywords
@@ -86,7 +89,7 @@ class RecommendConfig:
                 raise InputError(f"RecommendConfig.{name} must be a number >= 0, got {value!r}.")
         for name in ("min_image_similarity", "full_image_similarity"):
             value = getattr(self, name)
-            if not (isinstance(value, int | float) and -1 <= value <= 1):
+            if value is not None and not (isinstance(value, int | float) and -1 <= value <= 1):
                 raise InputError(f"RecommendConfig.{name} must be a cosine in [-1, 1], got {value!r}.")
         if self.index not in INDEX_KINDS:
             raise InputError(f"RecommendConfig.index must be one of {', '.join(map(repr, INDEX_KINDS))}, got {self.index!r}; 'auto' picks by size.")

@@ -245,9 +245,9 @@ def rank_songs(
     if len(words) == 0:
         words = np.array([int(np.argmax(evidence.keywords))])
     # candidates sing of a word that has a real share of the evidence
-    aspect = np.zeros(song_keywords.shape[1])
-    aspect[words] = 1.0
-    carriers = np.flatnonzero(np.asarray(song_keywords @ aspect).ravel() > 0)
+    in_aspect = np.zeros(song_keywords.shape[1])
+    in_aspect[words] = 1.0
+    carriers = np.flatnonzero(np.asarray(song_keywords @ in_aspect).ravel() > 0)
     pool = _best(carriers, order_key, max(weights.pool, k))
     if len(pool) < k:  # too few songs sing of the evidence: the closest others fill the rest
         others = np.setdiff1d(np.arange(len(score)), carriers, assume_unique=True)

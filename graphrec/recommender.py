@@ -119,6 +119,22 @@ class Recommendations:
         return out
 
 
+def calibrated(recommend: RecommendConfig, featurizer: Any) -> RecommendConfig:
+    """``recommend`` with the image-similarity thresholds left at None set from the featurizer's calibration.
+
+    A cosine means different things in different feature spaces (EfficientNet-Lite0's photos of
+    unrelated subjects are .3-.5 apart, colour histograms far less), so the featurizer says where
+    "nothing alike" ends (``similarity_ramp = (min, full)``); featurizers without one give (0, 0).
+    """
+    low, high = getattr(featurizer, "similarity_ramp", (0.0, 0.0))
+    changes: dict[str, Any] = {}
+    if recommend.min_image_similarity is None:
+        changes["min_image_similarity"] = float(low)
+    if recommend.full_image_similarity is None:
+        changes["full_image_similarity"] = float(high)
+    return dataclasses.replace(recommend, **changes) if changes else recommend
+
+
 _REASON_SHARE = 0.05  # evidence words and classes below this share are not named in reasons
 _REASON_WORDS = 3  # at most this many words, images and classes in one reason
 
@@ -273,6 +289,7 @@ class Recommender:
             featurizer = get_featurizer(config.featurizer)
         elif featurizer.name != config.featurizer:
             config = dataclasses.replace(config, featurizer=featurizer.name)
+        config = dataclasses.replace(config, recommend=calibrated(config.recommend, featurizer))
         head = head_of(featurizer) if config.classifier_bridge else None
         if config.classifier_bridge and head is None:
             log.info("featurizer %s has no classifier head: no classifier bridge", featurizer.name)
@@ -517,8 +534,8 @@ class Recommender:
                 image_temperature=cfg.image_temperature,
                 image_weight=cfg.image_weight,
                 classifier_weight=cfg.classifier_weight,
-                min_image_similarity=cfg.min_image_similarity,
-                full_image_similarity=cfg.full_image_similarity,
+                min_image_similarity=cfg.min_image_similarity or 0.0,
+                full_image_similarity=cfg.full_image_similarity or 0.0,
                 min_class_mass=cfg.min_class_mass,
             )
             rows, scores = rank_songs(

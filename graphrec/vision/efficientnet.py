@@ -65,6 +65,11 @@ class EfficientNetLite0(TorchFeaturizer):
 
     name = "efficientnet_lite0"
     dim = 1280
+    # Cosine of a photo to its nearest dataset photo: held-out photos of subjects the dataset shows
+    # have a median of .85, photos of other subjects .39 (90th percentile .57; 1,171 held-out photos
+    # of ../shared/data/photos against the shipped weather photos). The first stage trusts the nearest
+    # images from 0 at .45 to fully at .75; chosen on a validation split (experiments/hit_rate.py --validate).
+    similarity_ramp = (0.45, 0.75)
 
     def __init__(
         self, *, weights_path: str | os.PathLike[str] | None = None, device: str = "cpu", backend: Backend | None = None
