@@ -50,7 +50,7 @@ class RecommendConfig:
     # featurizer's own calibration (its ``similarity_ramp``), fixed into the model when it is built.
     min_image_similarity: float | None = None
     full_image_similarity: float | None = None
-    min_class_mass: float = 0.0  # below this probability of its likeliest keyword the classifier gives none
+    min_class_mass: float = 0.05  # below this probability of its likeliest keyword the classifier gives none
     line_weight: float = 1.0  # second stage: LINE cosine to the evidence point
     keyword_weight: float = 1.0  # second stage: the song's weight on the evidence keywords
     substance_weight: float = 0.5  # second stage: the song's length, up to substance_chars

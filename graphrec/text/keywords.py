@@ -92,7 +92,7 @@ class KeywordConfig:
     # words made reachable beside the k selected ones (e.g. what photo classes and classifier classes
     # name: 猫, 茶, 杯): each joins the vocabulary when it occurs in at least include_min_df songs
     include: tuple[str, ...] = ()
-    include_min_df: int = 20
+    include_min_df: int = 10
     allow_pos: tuple[str, ...] = DEFAULT_POS
     min_length: int = 1  # Chinese words; classical imagery is one character
     min_df: int = 2  # a candidate must occur in at least this many songs
