@@ -273,3 +273,22 @@ def test_create_app_loads_a_model_directory(tiny_model_dir):
 
     with TestClient(create_app(tiny_model_dir)) as c:
         assert c.get("/healthz").json()["model"]["name"] == tiny_model_dir.name  # the name only: no server path (issue 16)
+
+
+def test_a_photo_with_no_evidence_gets_no_songs_and_the_reason(tiny_recommender):
+    import dataclasses
+
+    from graphrec.serve.app import create_app
+
+    strict = tiny_recommender.with_recommend_config(
+        dataclasses.replace(tiny_recommender.config.recommend, min_image_similarity=0.999, min_class_mass=0.999)
+    )
+    from PIL import Image
+
+    green = io.BytesIO()
+    Image.new("RGB", (32, 32), (40, 200, 60)).save(green, "PNG")  # a colour no dataset image has
+    with TestClient(create_app(strict, max_upload_bytes=200_000, max_pixels=1_000_000)) as c:
+        response = post_image(c, green.getvalue())
+    assert response.status_code == 200
+    body = response.json()
+    assert body["songs"] == [] and "no evidence" in body["message"]

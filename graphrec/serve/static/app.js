@@ -98,7 +98,12 @@ async function recommend(file) {
     }
     renderSongs(body);
     const ms = Math.round(performance.now() - started);
-    setStatus(body.songs.length + " songs in " + ms + " ms · featurizer " + body.featurizer, "ok");
+    if (body.message) {
+      // no evidence: the photo shows nothing songs sing of, and the service says so instead of guessing
+      setStatus(body.message, "error");
+    } else {
+      setStatus(body.songs.length + " songs in " + ms + " ms · featurizer " + body.featurizer, "ok");
+    }
   } catch (err) {
     setStatus("The server could not be reached: " + err, "error");
   } finally {
