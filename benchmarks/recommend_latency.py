@@ -1,19 +1,20 @@
 """Warm ``recommend()`` at the paper's image count against one bare ONNX Runtime forward, in one run.
 
-    .venv/bin/python benchmarks/recommend_latency.py [--model data/model] [--images 33459] [--repeats 5] [--no-save]
+    .venv/bin/python benchmarks/recommend_latency.py [--model data/model] [--images 33459] [--repeats 15] [--no-save]
 
 The shipped model holds ~1,600 images; the paper's dataset held 33,459. The model's image side is
 tiled to ``--images`` (each copy's features moved by a little noise, its LINE vector copied), so the
 first stage searches as many images as the paper's, with the index ``RecommendConfig.index="auto"``
 picks for that size (and, for comparison, the exact one). Per sample photo (data/samples), warm,
-median of ``--repeats``:
+median of ``--repeats`` (default 15):
 
 * ``bare_forward_ms`` (the reference): the ONNX Runtime session on one prepared image (batch 1);
 * ``recommend_ms``: ``model.recommend(path)``: decode, preprocess, forward, both stages;
 * the parts: ``decode_prepare_ms``, ``first_stage_ms`` (the index search), ``second_stage_ms``
   (``recommend_features`` minus the search).
 
-Issue 15's target: recommend_ms <= 1.2 x bare_forward_ms + 5 ms. One JSON line appended to
+Every part is timed round-robin with the others (each called twice in a row per round, the second
+call timed: warm caches, as in a loop of it), so the reference and ``recommend`` see the same load. Issue 15's target: recommend_ms <= 1.2 x bare_forward_ms + 5 ms. One JSON line appended to
 benchmarks/results/recommend_latency.jsonl (and printed).
 """
 
@@ -36,20 +37,25 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "recommend_latency.jsonl"
 
 
-def median_ms(fn, repeats: int) -> float:
-    times = []
+def interleaved_medians_ms(fns: dict, repeats: int) -> dict[str, float]:
+    """Median milliseconds of each function, timed round-robin (two calls of each per round, the second timed), so that the
+    reference and the pipeline see the same machine: on a shared 2-core machine the load drifts by the
+    second, and timing one block after another would credit the drift to whichever ran in the quiet."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
+        for name, fn in fns.items():
+            fn()  # the call timed is the second in a row: its caches are as warm as a loop of it would make them
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "data" / "model")
     parser.add_argument("--images", type=int, default=33_459)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -90,16 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         k_images = model.config.recommend.k_images
         for fn in (lambda: model.recommend(path), lambda: exact.recommend(path)):  # warm-up
             fn()
-        row = {
-            "photo": path.name,
-            "bare_forward_ms": median_ms(lambda: featurizer._onnx(batch), args.repeats),
-            "decode_prepare_ms": median_ms(lambda: featurizer.load(path), args.repeats),
-            "first_stage_ms": median_ms(lambda: model._image_index.search(queries, k_images), args.repeats),
-            "first_stage_exact_ms": median_ms(lambda: exact._image_index.search(queries, k_images), args.repeats),
-            "recommend_features_ms": median_ms(lambda: model.recommend_features(feats), args.repeats),
-            "recommend_ms": median_ms(lambda: model.recommend(path), args.repeats),
-            "recommend_exact_ms": median_ms(lambda: exact.recommend(path), args.repeats),
-        }
+        row = {"photo": path.name, **interleaved_medians_ms({
+            "bare_forward_ms": lambda: featurizer._onnx(batch),
+            "decode_prepare_ms": lambda: featurizer.load(path),
+            "first_stage_ms": lambda: model._image_index.search(queries, k_images),
+            "first_stage_exact_ms": lambda: exact._image_index.search(queries, k_images),
+            "recommend_features_ms": lambda: model.recommend_features(feats),
+            "recommend_ms": lambda: model.recommend(path),
+            "recommend_exact_ms": lambda: exact.recommend(path),
+        }, args.repeats)}
         row["second_stage_ms"] = row["recommend_features_ms"] - row["first_stage_ms"]
         rows.append(row)
         print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), file=sys.stderr, flush=True)

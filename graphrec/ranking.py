@@ -15,7 +15,7 @@ for its likeliest keyword, summed over the classes that name it), so a photo unl
 image leans on the classifier and the other way round. When neither source is confident, there is no evidence, and the recommender says
 so instead of returning songs with made-up reasons.
 
-Second stage (:func:`rank_songs`): every song is scored by its LINE cosine to the evidence point,
+Second stage (:func:`rank_songs`): songs are scored by its LINE cosine to the evidence point,
 its relevance to the evidence keywords (its keyword weights, which say how central each image is to
 it) and its substance (a one-line scrap is rarely the best answer). Candidates are the songs that
 carry an evidence keyword (songs that do not sing of what the photo shows only fill places nothing
@@ -215,16 +215,17 @@ def rank_songs(
     evidence: Evidence,
     *,
     song_vectors: np.ndarray,
-    song_keywords: sp.csr_matrix,
+    song_keywords: sp.spmatrix,
     substance: np.ndarray,
     lyrics: Sequence[str],
     k: int,
     weights: RankWeights,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` song rows for ``evidence`` and their scores, best first (``song_vectors`` unit length).
+    """The ``k`` song rows for ``evidence`` and their scores, best first (``song_vectors`` unit length;
+    ``song_keywords`` the songs' keyword relevance, ``(songs, keywords)``, fastest in CSC form).
 
-    Every song is scored; the best ``weights.pool`` songs that carry an evidence keyword are the
+    The songs that carry an evidence keyword are scored, and the best ``weights.pool`` of them are the
     candidates (the best of the others follow them, for places nothing else can fill). With
     ``weights.variety`` > 0 the candidates are ordered by their scores plus seeded Gumbel noise of that
     scale (a Plackett-Luce draw), else by score. Places are handed out one at a time to the evidence
@@ -235,38 +236,66 @@ def rank_songs(
     """
     if evidence.empty or k < 1:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    relevance = np.asarray(song_keywords @ evidence.keywords).ravel()
-    closeness = song_vectors @ evidence.point
-    score = weights.line * closeness + weights.keywords * relevance + weights.substance * substance
-    order_key = score.astype(np.float64)
-    if weights.variety > 0:
-        order_key = order_key + weights.variety * np.random.default_rng(seed).gumbel(size=len(score))
+    # Column access: the evidence names a handful of words, so the work is the songs that carry them,
+    # not a pass over every song (a CSR matrix is converted once here; the recommender passes CSC).
+    by_word = song_keywords if song_keywords.format == "csc" else sp.csc_matrix(song_keywords)
+    n_songs = by_word.shape[0]
+
+    def column(j: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = by_word.indptr[j], by_word.indptr[j + 1]
+        return by_word.indices[start:end], by_word.data[start:end]
+
+    relevance = by_word @ evidence.keywords
+
+    def scores_of(rows: np.ndarray) -> np.ndarray:
+        closeness = song_vectors[rows] @ evidence.point
+        return weights.line * closeness + weights.keywords * relevance[rows] + weights.substance * substance[rows]
+
+    rng = np.random.default_rng(seed) if weights.variety > 0 else None
+
+    def order_keys(values: np.ndarray) -> np.ndarray:
+        key = values.astype(np.float64)
+        return key if rng is None else key + weights.variety * rng.gumbel(size=len(key))
+
     words = np.flatnonzero(evidence.keywords >= weights.min_share)
     if len(words) == 0:
         words = np.array([int(np.argmax(evidence.keywords))])
     # candidates sing of a word that has a real share of the evidence
-    in_aspect = np.zeros(song_keywords.shape[1])
-    in_aspect[words] = 1.0
-    carriers = np.flatnonzero(np.asarray(song_keywords @ in_aspect).ravel() > 0)
-    pool = _best(carriers, order_key, max(weights.pool, k))
+    carries = np.zeros(n_songs, dtype=bool)
+    for w in words:
+        carries[column(int(w))[0]] = True
+    carriers = np.flatnonzero(carries)
+    carrier_scores = scores_of(carriers)
+    local = _best(np.arange(len(carriers)), order_keys(carrier_scores), max(weights.pool, k))
+    pool, pool_scores = carriers[local], carrier_scores[local]
     if len(pool) < k:  # too few songs sing of the evidence: the closest others fill the rest
-        others = np.setdiff1d(np.arange(len(score)), carriers, assume_unique=True)
-        pool = np.concatenate([pool, _best(others, order_key, k - len(pool))])
+        others = np.setdiff1d(np.arange(n_songs), carriers, assume_unique=True)
+        other_scores = scores_of(others)
+        local = _best(np.arange(len(others)), order_keys(other_scores), k - len(pool))
+        pool = np.concatenate([pool, others[local]])
+        pool_scores = np.concatenate([pool_scores, other_scores[local]])
     share = evidence.keywords[words]
-    carried = song_keywords[pool][:, words].toarray() * share[None, :]  # (pool, aspects)
+    position = np.full(n_songs, -1, dtype=np.int64)
+    position[pool] = np.arange(len(pool))
+    carried = np.zeros((len(pool), len(words)))  # (pool, aspects): the pool songs' weight on each aspect, by its share
+    for a, w in enumerate(words):
+        rows_w, data_w = column(int(w))
+        at = position[rows_w]
+        carried[at[at >= 0], a] = data_w[at >= 0] * share[a]
     aspect_of = np.where(carried.max(axis=1) > 0, carried.argmax(axis=1), -1)
     seats = np.zeros(len(words))
     chosen: list[int] = []
     taken = np.zeros(len(pool), dtype=bool)
     grams: list[frozenset[str]] = []
 
-    def duplicate(row: int) -> bool:
+    def novel(row: int) -> frozenset[str] | None:
+        """The song's lyric bigrams, or None when it is a near-duplicate of one chosen."""
         mine = _bigrams(lyrics[row])
         for other in grams:
             small = min(len(mine), len(other))
             if small and len(mine & other) / small > weights.duplicate_overlap:
-                return True
-        return False
+                return None
+        return mine
 
     while len(chosen) < min(k, len(pool)):
         aspect = int(np.argmax(share / (2 * seats + 1)))
@@ -274,19 +303,20 @@ def rank_songs(
         for order in (np.flatnonzero((aspect_of == aspect) & ~taken), np.flatnonzero(~taken)):
             for j in order:
                 taken[j] = True  # a near-duplicate is passed over for good
-                if not duplicate(int(pool[j])):
+                mine = novel(int(pool[j]))
+                if mine is not None:
                     picked = int(j)
+                    grams.append(mine)
                     break
             if picked is not None:
                 break
         if picked is None:
             break
-        chosen.append(int(pool[picked]))
-        grams.append(_bigrams(lyrics[int(pool[picked])]))
+        chosen.append(picked)
         if aspect_of[picked] >= 0:
             seats[aspect_of[picked]] += 1
         else:
             seats[aspect] += 1
-    rows = np.asarray(chosen, dtype=np.int64)
-    order = np.lexsort((rows, -score[rows]))
-    return rows[order], score[rows][order].astype(np.float32)
+    rows, row_scores = pool[chosen].astype(np.int64), pool_scores[chosen]
+    order = np.lexsort((rows, -row_scores))
+    return rows[order], row_scores[order].astype(np.float32)

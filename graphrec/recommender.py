@@ -218,6 +218,7 @@ class Recommender:
         self._lyrics = [s.lyrics for s in self.songs_]
         self.substance_ = self._substance()
         self.song_relevance_ = song_relevance(self.song_keywords_, self.song_counts_)
+        self._relevance_by_word = self.song_relevance_.tocsc()  # the second stage reads it a keyword at a time
 
     # Views of the keyed vectors under the names the rest of graphrec reads (no copies).
     @property
@@ -539,7 +540,7 @@ class Recommender:
                 min_class_mass=cfg.min_class_mass,
             )
             rows, scores = rank_songs(
-                evidence, song_vectors=self._song_units, song_keywords=self.song_relevance_,
+                evidence, song_vectors=self._song_units, song_keywords=self._relevance_by_word,
                 substance=self.substance_, lyrics=lyrics, k=k, weights=weights, seed=photo_seed(features[q]),
             )
             out.append(self._explain_graph(evidence, rows, scores, img_idx[q], img_dist[q]))
@@ -700,8 +701,9 @@ class Recommender:
         return self._keywords_of_row(self.vectors_["song"].key_to_index[song_id])
 
     def _keywords_of_row(self, song: int) -> list[str]:
-        row = self.song_keywords_.getrow(song)
-        return [self.vocabulary_[row.indices[i]] for i in np.argsort(-row.data, kind="stable")]
+        columns, weights = self._row_items(song)
+        vocabulary = self.vocabulary_
+        return [vocabulary[columns[i]] for i in np.argsort(-weights, kind="stable")]
 
     @cached_property
     def node_vectors(self) -> KeyedVectors:

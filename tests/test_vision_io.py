@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 from graphrec.errors import ImageError
 from graphrec.vision.io import ImageNotFoundError, load_image
 
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
 
@@ -165,3 +167,22 @@ def test_pil_decompression_bomb_becomes_image_error(tmp_path, monkeypatch):
     # Between PIL's limit and twice it PIL only warns; graphrec's limit (here equal to PIL's) still refuses.
     with pytest.raises(ImageError, match=r"bomb\.png"):
         load_image(path, max_pixels=6_000)
+
+
+@pytest.mark.parametrize("size", [(480, 320), (320, 480), (300, 300), (1000, 257), (257, 999), (641, 479), (256, 256)])
+def test_resize_center_crop_matches_torchvision_resize_then_center_crop(size):
+    from torchvision.transforms.v2 import functional as F
+
+    from graphrec.vision.io import resize_center_crop
+
+    sample = Image.open(SAMPLES / "coffee.jpg").convert("RGB")
+    image = sample.resize(size, Image.Resampling.BILINEAR)  # real photo content at many shapes
+    two_steps = F.center_crop(F.resize(image, 256, interpolation=F.InterpolationMode.BICUBIC, antialias=True), [224, 224])
+    one_pass = resize_center_crop(image, 256, 224)
+    assert one_pass.size == two_steps.size == (224, 224)
+    diff = np.abs(np.asarray(one_pass, dtype=np.int16) - np.asarray(two_steps, dtype=np.int16))
+    assert diff.max() <= 3 and diff.mean() < 0.25  # the same resampling; only rounding differs
+    # and the crop is the centre: a shifted box (one resized pixel off) is far more different
+    shifted = F.center_crop(F.resize(image, 256, interpolation=F.InterpolationMode.BICUBIC, antialias=True), [226, 226])
+    off = np.abs(np.asarray(one_pass, dtype=np.int16) - np.asarray(shifted, dtype=np.int16)[:224, :224]).mean()
+    assert off > 4 * diff.mean() + 0.5

@@ -35,7 +35,7 @@ from graphrec._log import get_logger
 from graphrec.errors import BackendUnavailableError, InputError, MissingWeightsError, describe_path
 from graphrec.vision.base import TorchFeaturizer, resolve_device
 from graphrec.vision.heads import ClassifierHead, imagenet_categories
-from graphrec.vision.io import limit_aspect
+from graphrec.vision.io import limit_aspect, resize_center_crop
 from graphrec.vision.weights import verify_weights_file
 
 log = get_logger(__name__)
@@ -148,15 +148,16 @@ class EfficientNetLite0(TorchFeaturizer):
             return super().compute(items)
         import torch
 
-        batch = items if isinstance(items, torch.Tensor) else torch.stack(list(items))
-        return self._onnx(batch.numpy())
+        if isinstance(items, torch.Tensor):
+            return self._onnx(items.numpy())
+        # numpy, not torch.stack: a torch op on the request path wakes torch's thread pool, which then
+        # competes with ONNX Runtime's threads for the cores (milliseconds per call on 2 cores)
+        return self._onnx(np.stack([item.numpy() for item in items]))
 
     def prepare(self, image: Any) -> Any:
         import torch
-        from torchvision.transforms.v2 import functional as F
 
-        image = F.resize(limit_aspect(image), RESIZE, interpolation=F.InterpolationMode.BICUBIC, antialias=True)
-        image = F.center_crop(image, [CROP, CROP])
+        image = resize_center_crop(limit_aspect(image), RESIZE, CROP)
         # (x / 255 - MEAN) / STD in numpy, one pass: torch's element-wise ops on one small image cost
         # milliseconds each when its thread pool competes with the forward pass for the cores.
         pixels = np.asarray(image, dtype=np.float32).transpose(2, 0, 1)
@@ -202,6 +203,7 @@ class EfficientNetLite0(TorchFeaturizer):
             "backend": self._backend_version(),
             "preprocessing": {
                 "resize": RESIZE, "crop": CROP, "interpolation": "bicubic", "antialias": True,
+                "resample": "one pass: the centre crop's source box resized straight to the crop size",
                 "mean": [127.0 / 255.0] * 3, "std": [128.0 / 255.0] * 3, "note": "(x - 127) / 128 on 0..255",
             },
         }

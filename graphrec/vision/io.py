@@ -43,7 +43,7 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Image.Image,
 
 __all__ = [
     "DEFAULT_MAX_PIXELS", "MAX_ASPECT_RATIO", "ImageNotFoundError", "ImageSource", "describe_source", "limit_aspect",
-    "load_image", "to_rgb",
+    "load_image", "resize_center_crop", "to_rgb",
 ]
 
 
@@ -123,6 +123,26 @@ def limit_aspect(image: Image.Image, max_ratio: float = MAX_ASPECT_RATIO) -> Ima
         return image.crop((left, 0, left + keep, height))
     top = (height - keep) // 2
     return image.crop((0, top, width, top + keep))
+
+
+def resize_center_crop(image: Image.Image, short_side: int, crop: int) -> Image.Image:
+    """``image`` resized (bicubic, antialiased) so its short side is ``short_side``, then its centre ``crop`` x ``crop``
+    cut out, as torchvision's ``resize`` then ``center_crop`` do it, in one pass: only the source box that
+    becomes the crop is resampled (PIL's ``box``; the filter still reads the pixels around the box), which
+    is about half the work on a typical photo. Pixels agree with the two-step result to a level or two.
+    """
+    width, height = image.size
+    if width <= height:
+        new_width, new_height = short_side, int(short_side * height / width)
+    else:
+        new_width, new_height = int(short_side * width / height), short_side
+    if min(new_width, new_height) < crop:
+        raise ValueError(f"short side {short_side} is smaller than the crop {crop}")
+    # torchvision's centre crop offsets (Python's round, as center_crop uses), in resized pixels
+    left, top = int(round((new_width - crop) / 2.0)), int(round((new_height - crop) / 2.0))
+    scale_x, scale_y = width / new_width, height / new_height
+    box = (left * scale_x, top * scale_y, (left + crop) * scale_x, (top + crop) * scale_y)
+    return image.resize((crop, crop), Image.Resampling.BICUBIC, box=box)
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int | None, name: str) -> None:
