@@ -42,13 +42,13 @@ def data_description(songs, images, songs_path: str | None, images_path: str | N
 def cached_features(featurizer, images, cache_dir: Path, *, show_progress: bool | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """Features of every image (rows in ``images`` order, zeros where unreadable) and a readable mask.
 
-    Stored per featurizer under ``cache_dir/features`` with graphrec.vision's resumable store, keyed by
+    Stored per featurizer (name and fingerprint) under ``cache_dir/features`` with graphrec.vision's resumable store, keyed by
     path, size and time: every ablation and re-run featurises each image once, subsets included.
     """
     from graphrec.vision import extract_features
+    from graphrec.vision.store import store_dir_for
 
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in featurizer.name)
-    store = cache_dir / "features" / safe
+    store = store_dir_for(featurizer.name, featurizer.describe(), cache_dir)
     start = time.perf_counter()
     paths = [record.path for record in images]
     batch = extract_features(featurizer, paths, store_dir=store, show_progress=show_progress)

@@ -250,3 +250,43 @@ def test_a_featurizer_that_meets_the_protocol_runs_in_the_pipeline(tmp_path):
     batch = extract_features(featurizer, paths + [tmp_path / "missing.png"], batch_size=2, store_dir=tmp_path / "store", show_progress=False)
     assert batch.ok == [0, 1, 2, 3] and batch.failed == [4]
     np.testing.assert_allclose(batch.features, featurizer.transform(paths), rtol=1e-6)
+
+
+class WhereDecoded(ProtocolOnly):
+    """Records the process and thread each image was decoded in (returned with the item)."""
+
+    def load(self, src, *, max_pixels=None):
+        import threading
+
+        return np.array([os.getpid(), threading.get_ident()], dtype=np.float64), super().load(src, max_pixels=max_pixels)
+
+    def compute(self, items):
+        self.places = [tuple(int(v) for v in where) for where, _ in items]
+        return np.stack([item for _, item in items]).astype(np.float32)
+
+
+@pytest.mark.parametrize("in_processes", [False, True])
+def test_the_pipeline_decodes_in_threads_or_worker_processes_as_the_featurizer_asks(tmp_path, in_processes):
+    import threading
+
+    from graphrec.vision.pipeline import iter_features
+
+    featurizer = WhereDecoded()
+    featurizer.uses_torch = True  # without decode_in_processes, a torch featurizer gets worker processes
+    featurizer.decode_in_processes = in_processes
+    paths = _write_images(tmp_path, 6)
+    places = set()
+    for _ in iter_features(featurizer, paths, batch_size=3, workers=1, device="cpu"):
+        places.update(featurizer.places)
+    pids = {pid for pid, _ in places}
+    if in_processes:
+        assert os.getpid() not in pids  # a DataLoader worker process
+    else:
+        assert pids == {os.getpid()} and threading.get_ident() not in {tid for _, tid in places}  # a decoding thread
+
+
+def test_efficientnet_decodes_in_threads_for_onnx_runtime_and_in_processes_for_torch():
+    from graphrec.vision.efficientnet import EfficientNetLite0
+
+    assert EfficientNetLite0(backend="torch").decode_in_processes
+    assert not EfficientNetLite0(backend="onnx").decode_in_processes

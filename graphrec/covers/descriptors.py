@@ -31,7 +31,7 @@ from graphrec.errors import InputError
 from graphrec.vision.base import BaseFeaturizer, FeatureBatch
 from graphrec.vision.extract import extract_features
 from graphrec.vision.registry import get_featurizer
-from graphrec.vision.store import FeatureStore, featurizer_fingerprint
+from graphrec.vision.store import FeatureStore, featurizer_fingerprint, store_dir_for
 
 log = get_logger(__name__)
 
@@ -66,9 +66,7 @@ def resolve_featurizer(featurizer: BaseFeaturizer | str) -> BaseFeaturizer:
 
 def store_dir(featurizer: BaseFeaturizer, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Where ``featurizer``'s cached rows live."""
-    fingerprint = featurizer_fingerprint(featurizer.describe())
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in featurizer.name)
-    return Path(cache_dir or default_cache_dir()) / "features" / f"{safe}-{fingerprint[:12]}"
+    return store_dir_for(featurizer.name, featurizer.describe(), cache_dir or default_cache_dir())
 
 
 def cover_features(

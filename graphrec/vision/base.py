@@ -27,13 +27,14 @@ __all__ = ["BaseFeaturizer", "FeatureBatch", "Featurizer", "TorchFeaturizer", "r
 @runtime_checkable
 class Featurizer(Protocol):
     """What graphrec calls on a featurizer: the recommender (``transform``), the feature pipeline
-    (:func:`graphrec.vision.pipeline.iter_features`: ``uses_torch``, ``to``, ``load``, ``compute``)
+    (:func:`graphrec.vision.pipeline.iter_features`: ``uses_torch``, ``to``, ``load``, ``compute``, and
+    optionally ``decode_in_processes``, which defaults to ``uses_torch``)
     and the model manifest (``name``, ``dim``, ``describe``). :class:`BaseFeaturizer` implements it;
     a new featurizer subclasses that and writes ``prepare``, ``compute`` and ``describe``."""
 
     name: str  # a spec string that get_featurizer() accepts to rebuild it
     dim: int
-    uses_torch: bool  # torch featurizers get DataLoader worker processes and a device
+    uses_torch: bool  # torch featurizers get a device, and (unless decode_in_processes says otherwise) worker processes
 
     def to(self, device: str) -> Any:
         """Move to a torch device (a no-op for numpy featurizers); returns the featurizer."""
@@ -71,8 +72,11 @@ class BaseFeaturizer(ABC):
 
     name: str
     dim: int
-    #: torch featurizers return tensors from prepare() and get a DataLoader in the feature pipeline.
+    #: torch featurizers return tensors from prepare() and get a device.
     uses_torch: bool = False
+    #: decode in DataLoader worker processes (each with one torch thread, so a torch forward keeps every
+    #: core) rather than in threads (PIL and numpy release the GIL; no process start-up, no pickling).
+    decode_in_processes: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     @abstractmethod
@@ -118,6 +122,7 @@ class TorchFeaturizer(BaseFeaturizer):
     """A featurizer whose compute() is a torch forward of stacked ``(3, H, W)`` tensors."""
 
     uses_torch = True
+    decode_in_processes = True
     device: str = "cpu"
     model: Any = None
 

@@ -36,6 +36,10 @@ class Combined(BaseFeaturizer):
             self.name = "+".join(f"{f.name}:{_format_weight(w)}" for f, w in self.parts)
         self.uses_torch = any(f.uses_torch for f, _ in self.parts)
 
+    @property
+    def decode_in_processes(self) -> bool:  # type: ignore[override]
+        return any(f.decode_in_processes for f, _ in self.parts)
+
     def prepare(self, image: Image.Image) -> tuple[Any, ...]:
         return tuple(f.prepare(image) for f, _ in self.parts)
 

@@ -9,7 +9,8 @@ the run.
 
 Torch featurizers get a ``torch.utils.data.DataLoader`` whose worker processes decode and preprocess
 (each worker uses one torch thread, as DataLoader sets, so the forward pass keeps every core);
-numpy featurizers get a thread pool (PIL decoding and resizing release the GIL). The forward pass
+numpy featurizers and the ONNX Runtime backend (``decode_in_processes`` False) get a thread pool (PIL
+decoding and resizing release the GIL). The forward pass
 runs under ``torch.inference_mode`` on CUDA when one is visible (``device="auto"``).
 """
 
@@ -158,7 +159,7 @@ def iter_features(
     dev = resolve_device(device) if featurizer.uses_torch else "cpu"
     featurizer.to(dev)
     decode = _Decode(featurizer, sources, max_pixels)
-    if featurizer.uses_torch:
+    if getattr(featurizer, "decode_in_processes", featurizer.uses_torch):
         batches = _torch_batches(decode, batch_size, workers, pin=dev.startswith("cuda"))
     else:
         batches = _thread_batches(decode, batch_size, workers)

@@ -63,6 +63,14 @@ def featurizer_fingerprint(description: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def store_dir_for(name: str, description: dict, cache_dir: str | os.PathLike[str]) -> Path:
+    """The store of one featurizer under ``cache_dir/features``: its name and the first 12 hex digits of its
+    fingerprint, so a featurizer whose weights or preprocessing changed starts a new store instead of
+    meeting rows it did not compute."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return Path(cache_dir) / "features" / f"{safe}-{featurizer_fingerprint(description)[:12]}"
+
+
 class FeatureStore:
     """Features already computed for some paths, and a way to append more, one durable chunk at a time."""
 
