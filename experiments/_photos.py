@@ -210,7 +210,8 @@ def run_photos(args: Any) -> int:
     meta["timings_s"] = {k_: round(v, 1) for k_, v in timings.items()}
     md = _markdown(report, spread, meta, k, per_class)
     atomic_write_text(out / f"{name}.md", md)
-    atomic_write_json(out / f"{name}.json", {"meta": meta, "rows": rows, "per_class": per_class})
+    paired = {method: dict(zip(("difference", "low", "high"), d)) for method, d in _paired(report).items()}
+    atomic_write_json(out / f"{name}.json", {"meta": meta, "rows": rows, "paired_vs_first": paired, "per_class": per_class})
     _plot(out / f"{name}_precision.png", report, meta, k)
     print(md, flush=True)
     print(f"wrote {out / name}.md, .csv, .json, _precision.png", flush=True)
@@ -273,6 +274,12 @@ def _per_class(queries, per_query, class_of) -> list[dict[str, Any]]:
     return out
 
 
+def _paired(report) -> dict[str, tuple[float, float, float]]:
+    """The first method (ours) minus each other one, per photo, with paired bootstrap intervals."""
+    first = report.rows[0]["method"]
+    return {row["method"]: report.paired(first, row["method"]) for row in report.rows[1:]}
+
+
 def _markdown(report, spread, meta, k, per_class) -> str:
     lines = [f"# Songs for held-out real photos: precision@{k} and hit-rate@{k}", ""]
     lines.append(f"{report.queries} test photos; chance precision (share of relevant songs) {report.chance:.3f}. "
@@ -294,6 +301,15 @@ def _markdown(report, spread, meta, k, per_class) -> str:
     lines.append("")
     lines.append(f"Corpus mean characters per song: {spread[report.rows[0]['method']]['corpus_mean_chars']:.0f}. "
                  "Intervals: 95% bootstrap over photos.")
+    lines.append("")
+    first = report.rows[0]["method"]
+    lines.append(f"## {LABELS.get(first, first).split(' (')[0]} minus each other method, precision@{k} on the same photos")
+    lines.append("")
+    lines.append(markdown_table(
+        [{"method": LABELS.get(m, m), "difference [95% paired bootstrap]": "{:+.3f} [{:+.3f}, {:+.3f}]".format(*d)}
+         for m, d in _paired(report).items()],
+        ["method", "difference [95% paired bootstrap]"],
+    ))
     lines.append("")
     lines.append("## precision@10 per class")
     lines.append("")

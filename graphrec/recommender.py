@@ -144,6 +144,9 @@ def _first_lines(lyrics: str, n: int = 2) -> str:
     return "\n".join(lines[:n])
 
 
+_CLOSENESS_BATCH = 64  # photos whose LINE closeness to every song is computed in one product (64 x 4 bytes a song)
+
+
 class Recommender:
     """A built model. Create with :meth:`build` or :meth:`load`; query with :meth:`recommend`."""
 
@@ -520,10 +523,10 @@ class Recommender:
             pool=cfg.pool, min_share=cfg.min_share, variety=cfg.variety,
         )
         lyrics = self._lyrics
-        out = []
+        evidences = []
         for q in range(len(features)):
             sims = self._image_units[img_idx[q]] @ units[q]
-            evidence = gather_evidence(
+            evidences.append(gather_evidence(
                 image_rows=img_idx[q] if use_images else None,
                 image_sims=sims if use_images else None,
                 image_keywords=self.image_keywords_,
@@ -538,12 +541,22 @@ class Recommender:
                 min_image_similarity=cfg.min_image_similarity or 0.0,
                 full_image_similarity=cfg.full_image_similarity or 0.0,
                 min_class_mass=cfg.min_class_mass,
+            ))
+        out = []
+        for start in range(0, len(features), _CLOSENESS_BATCH):
+            batch = range(start, min(len(features), start + _CLOSENESS_BATCH))
+            # one pass over the song vectors for a batch of photos (memory-bound: a pass per photo costs
+            # as much as the product); a single photo reads only the songs that carry its evidence
+            closeness = (
+                self._song_units @ np.stack([evidences[q].point for q in batch], axis=1) if len(batch) > 1 else None
             )
-            rows, scores = rank_songs(
-                evidence, song_vectors=self._song_units, song_keywords=self._relevance_by_word,
-                substance=self.substance_, lyrics=lyrics, k=k, weights=weights, seed=photo_seed(features[q]),
-            )
-            out.append(self._explain_graph(evidence, rows, scores, img_idx[q], img_dist[q]))
+            for column, q in enumerate(batch):
+                rows, scores = rank_songs(
+                    evidences[q], song_vectors=self._song_units, song_keywords=self._relevance_by_word,
+                    substance=self.substance_, lyrics=lyrics, k=k, weights=weights, seed=photo_seed(features[q]),
+                    closeness=None if closeness is None else closeness[:, column],
+                )
+                out.append(self._explain_graph(evidences[q], rows, scores, img_idx[q], img_dist[q]))
         return out
 
     def _explain_graph(

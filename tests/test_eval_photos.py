@@ -83,6 +83,33 @@ def test_precision_and_hit_rate_count_empty_places_as_misses():
         score_rankings({"m": np.zeros((0, 3), int)}, [], k=3)
 
 
+def test_paired_difference_is_per_photo_and_its_interval_is_narrower_than_the_separate_ones():
+    rng = np.random.default_rng(0)
+    relevant = [rng.random(50) < 0.5 for _ in range(200)]  # photos of very different difficulty
+    # "better" gets between 2 and 10 relevant songs per photo; "worse" is the same with its first
+    # relevant song swapped for an unused irrelevant one on every third photo
+    better, worse = [], []
+    for q, r in enumerate(relevant):
+        good, bad = np.flatnonzero(r), np.flatnonzero(~r)
+        n_good = int(rng.integers(2, 11))
+        top = np.concatenate([good[:n_good], bad[: 10 - n_good]])
+        better.append(top)
+        swapped = top.copy()
+        if q % 3 == 0:
+            swapped[0] = bad[10 - n_good]
+        worse.append(swapped)
+    better, worse = np.array(better), np.array(worse)
+    report = score_rankings({"better": better, "worse": worse}, relevant, k=10, n_resamples=500)
+    mean, low, high = report.paired("better", "worse", n_resamples=500)
+    assert mean == pytest.approx(report.value("better") - report.value("worse"))
+    assert 0 < low <= mean <= high  # a small, consistent edge is detected by pairing
+    rows = {r["method"]: r for r in report.rows}
+    assert rows["better"]["precision_low"] < rows["worse"]["precision_high"]  # the separate intervals overlap
+    assert report.paired("worse", "better", n_resamples=500)[0] == pytest.approx(-mean)
+    with pytest.raises(KeyError, match="nope"):
+        report.paired("better", "nope")
+
+
 def test_keyword_match_ranks_by_summed_vote_then_popularity():
     songs = [Song(str(i), "", "", text) for i, text in enumerate(["雪与梅", "雪", "梅", "山", "雪中梅影"])]
     judge = LyricJudge(songs)
