@@ -33,6 +33,8 @@ from graphrec.vision.base import BaseFeaturizer
 
 log = get_logger(__name__)
 
+KNN_NEIGHBOURS = 10  # voters of the colour-histogram kNN (O'Reilly's write-up)
+
 ClassifierName = Literal["knn", "boost", "mlp"]
 CLASSIFIERS: tuple[str, ...] = ("knn", "boost", "mlp")
 
@@ -83,7 +85,7 @@ class KNNGenre:
 
     name = "knn"
 
-    def __init__(self, k: int = 10) -> None:
+    def __init__(self, k: int = KNN_NEIGHBOURS) -> None:
         self.k = _positive_int("k", k)
 
     def params(self) -> dict[str, Any]:

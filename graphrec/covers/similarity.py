@@ -28,6 +28,8 @@ from graphrec.vision.base import BaseFeaturizer
 
 log = get_logger(__name__)
 
+SIMILAR_COVERS = 10  # covers shown per query, and the k of recall@k (Bernhardsson shows the 10 nearest)
+
 Metric = Literal["euclidean", "cosine"]
 
 
@@ -92,7 +94,7 @@ def genre_auc(
     return out
 
 
-def ann_recall(index: Any, features: np.ndarray, *, k: int = 10, queries: np.ndarray | None = None) -> float:
+def ann_recall(index: Any, features: np.ndarray, *, k: int = SIMILAR_COVERS, queries: np.ndarray | None = None) -> float:
     """Mean recall@k of ``index`` against exact Euclidean search over ``features``.
 
     ``queries`` are row numbers of ``features`` (default all); each query's own row is left out of
@@ -133,7 +135,7 @@ class CoverIndex:
     def _vectors(self, features: np.ndarray) -> np.ndarray:
         return unit_rows(features) if self.normalize else np.asarray(features, dtype=np.float32)
 
-    def neighbours(self, features: np.ndarray, k: int = 10) -> list[list[Neighbour]]:
+    def neighbours(self, features: np.ndarray, k: int = SIMILAR_COVERS) -> list[list[Neighbour]]:
         """The ``k`` nearest covers of each feature row (in this index's descriptor space), nearest first."""
         idx, dist = self.index.search(self._vectors(np.atleast_2d(features)), k)
         return [
@@ -141,7 +143,7 @@ class CoverIndex:
             for row_i, row_d in zip(idx, dist)
         ]
 
-    def similar(self, images: Sequence[Any], k: int = 10, *, featurizer: BaseFeaturizer | None = None) -> list[list[Neighbour]]:
+    def similar(self, images: Sequence[Any], k: int = SIMILAR_COVERS, *, featurizer: BaseFeaturizer | None = None) -> list[list[Neighbour]]:
         """The nearest covers of each image (paths or anything ``load_image`` takes), nearest first."""
         featurizer = featurizer or resolve_featurizer(self.featurizer_name)
         if featurizer.name != self.featurizer_name:
