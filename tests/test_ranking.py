@@ -137,3 +137,27 @@ def test_photo_seed_ignores_float_noise():
     features = np.random.default_rng(0).random(1280).astype(np.float32)
     assert photo_seed(features) == photo_seed(features + 1e-5)
     assert photo_seed(features) != photo_seed(features[::-1])
+
+
+def test_the_ranking_is_the_same_from_csr_or_csc_and_with_closeness_given_or_computed():
+    rng = np.random.default_rng(7)
+    n = 60
+    keywords = sp.random(n, len(VOCAB), density=0.5, random_state=8, format="csr", dtype=np.float32)
+    vectors = unit_rows(rng.standard_normal((n, 2)).astype(np.float32))
+    chars = "春夏秋冬东南西北金木水火土日月星辰山川河海风云雨雪花鸟鱼虫琴棋书画诗酒茶歌甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+    lyrics = [chars[i % 50] + chars[(i * 7) % 50] + chars[(i * 13) % 50] for i in range(n)]
+    evidence = _evidence(雪=0.5, 林=0.3, 月=0.2)
+    options = dict(song_vectors=vectors, substance=rng.random(n).astype(np.float32), lyrics=lyrics, k=8,
+                   weights=RankWeights(variety=0.05, pool=20), seed=11)
+    by_rows = rank_songs(evidence, song_keywords=keywords, **options)
+    by_columns = rank_songs(evidence, song_keywords=keywords.tocsc(), **options)
+    given = rank_songs(evidence, song_keywords=keywords.tocsc(), closeness=vectors @ evidence.point, **options)
+    assert len(by_rows[0]) == 8
+    for other in (by_columns, given):
+        assert other[0].tolist() == by_rows[0].tolist()
+        np.testing.assert_allclose(other[1], by_rows[1], rtol=1e-6)
+    # and the closeness is used: pushing one song's to 10 puts it first
+    pushed = vectors @ evidence.point
+    carrier = int(np.flatnonzero(keywords.tocsc()[:, 0].toarray().ravel())[-1])
+    pushed[carrier] = 10.0
+    assert rank_songs(evidence, song_keywords=keywords, closeness=pushed, **options)[0][0] == carrier
