@@ -249,10 +249,13 @@ def rank_songs(
         return by_word.indices[start:end], by_word.data[start:end]
 
     relevance = by_word @ evidence.keywords
+    if closeness is None:
+        # every song's, not the carriers' only: one pass of a matrix-vector product over contiguous rows
+        # is several times faster than gathering even a tenth of the rows first
+        closeness = song_vectors @ evidence.point
 
     def scores_of(rows: np.ndarray) -> np.ndarray:
-        near = song_vectors[rows] @ evidence.point if closeness is None else closeness[rows]
-        return weights.line * near + weights.keywords * relevance[rows] + weights.substance * substance[rows]
+        return weights.line * closeness[rows] + weights.keywords * relevance[rows] + weights.substance * substance[rows]
 
     rng = np.random.default_rng(seed) if weights.variety > 0 else None
 

@@ -546,7 +546,7 @@ class Recommender:
         for start in range(0, len(features), _CLOSENESS_BATCH):
             batch = range(start, min(len(features), start + _CLOSENESS_BATCH))
             # one pass over the song vectors for a batch of photos (memory-bound: a pass per photo costs
-            # as much as the product); a single photo reads only the songs that carry its evidence
+            # about as much as the whole product)
             closeness = (
                 self._song_units @ np.stack([evidences[q].point for q in batch], axis=1) if len(batch) > 1 else None
             )
