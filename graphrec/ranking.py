@@ -15,9 +15,10 @@ for its likeliest keyword, summed over the classes that name it), so a photo unl
 image leans on the classifier and the other way round. When neither source is confident, there is no evidence, and the recommender says
 so instead of returning songs with made-up reasons.
 
-Second stage (:func:`rank_songs`): songs are scored by its LINE cosine to the evidence point,
-its relevance to the evidence keywords (its keyword weights, which say how central each image is to
-it) and its substance (a one-line scrap is rarely the best answer). Candidates are the songs that
+Second stage (:func:`rank_songs`): songs are scored by its LINE cosine to the evidence point
+(the graph weights a song's keywords by the lines that hold them, so this says how central the
+photo's images are to it), its relevance to the evidence keywords (the shares of the evidence words
+it sings of: :func:`song_relevance`) and its substance (a one-line scrap is rarely the best answer). Candidates are the songs that
 carry an evidence keyword (songs that do not sing of what the photo shows only fill places nothing
 else can). The ``k`` songs are then chosen proportionally across the evidence keywords (PM-2 style
 seat allocation: a photo of a snowy forest gets songs of snow and of trees, not ten of snow),
@@ -33,12 +34,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 
+#: The second stage's keyword relevance rules (:func:`song_relevance`).
+RelevanceRule = Literal["any", "lines"]
+RELEVANCE_RULES: tuple[str, ...] = ("any", "lines")
+
 __all__ = [
-    "Evidence", "RankWeights", "gather_evidence", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
+    "RELEVANCE_RULES", "Evidence", "RankWeights", "RelevanceRule", "gather_evidence", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
 ]
 
 
@@ -158,14 +164,27 @@ def gather_evidence(
     return evidence
 
 
-def song_relevance(weights: sp.csr_matrix, counts: sp.csr_matrix | None) -> sp.csr_matrix:
-    """How much each song sings of each keyword, in [0, 1): ``1 - 2**-lines`` of the lines that hold it.
+def song_relevance(weights: sp.csr_matrix, counts: sp.csr_matrix | None, rule: RelevanceRule = "any") -> sp.csr_matrix:
+    """How much each song sings of each keyword, in (0, 1], for the second stage's keyword term.
 
-    One line gives .5, two .75, three .875: a song that returns to an image scores above one that
-    mentions it in passing, whatever else it sings of (the keyword weights, normalised to each song's
-    strongest keyword, say what a song is *most* about and would favour a one-line scrap). Without
-    counts (a model built before them) the keyword weights stand in.
+    ``rule="any"`` (the default): 1 for every keyword the song sings of, whatever else it sings of or how
+    often. The question the term answers is whether a song sings of what the photo shows; how central
+    the image is to the song is already in the graph (the song-keyword edges are weighted by the lines
+    that hold it, so LINE places a song near its main images), and a song that sings of two of the
+    evidence words scores the sum of their shares, above one that sings of either.
+
+    ``rule="lines"``: ``1 - 2**-lines`` of the lines that hold it (one line .5, two .75, three .875), so a
+    song that returns to an image scores above one that mentions it in passing; without counts (a model
+    built before them) the keyword weights stand in. On held-out real photos it ranked songs of two
+    evidence words below songs that repeat one, and scored lower (see ``experiments/hit_rate.py --photos``).
     """
+    if rule not in RELEVANCE_RULES:
+        raise ValueError(f"relevance rule must be one of {', '.join(RELEVANCE_RULES)}, got {rule!r}")
+    if rule == "any":
+        out = sp.csr_matrix(weights, dtype=np.float32, copy=True)
+        out.eliminate_zeros()
+        out.data[:] = 1.0
+        return out
     if counts is None:
         return sp.csr_matrix(weights, dtype=np.float32)
     out = sp.csr_matrix(counts, dtype=np.float32, copy=True)
@@ -232,10 +251,11 @@ def rank_songs(
     candidates (the best of the others follow them, for places nothing else can fill). With
     ``weights.variety`` > 0 the candidates are ordered by their scores plus seeded Gumbel noise of that
     scale (a Plackett-Luce draw), else by score. Places are handed out one at a time to the evidence
-    keyword with the highest ``share / (2 * seats + 1)`` (Sainte-Laguë), and each goes to that keyword's
-    first candidate not yet chosen and not a near-duplicate of one chosen (a song counts for the
-    evidence keyword it carries most); when a keyword has no candidate left, the first remaining
-    candidate takes the place. The chosen songs are returned by score.
+    keyword with the highest ``share / (2 * seats + 1)`` (Sainte-Laguë), and each goes to the first
+    candidate that sings of that keyword, not yet chosen and not a near-duplicate of one chosen (a song
+    that sings of two evidence words can take a place of either); when a keyword has no candidate left,
+    the first remaining candidate takes the place and counts for the evidence keyword it carries most.
+    The chosen songs are returned by score.
     """
     if evidence.empty or k < 1:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -283,7 +303,7 @@ def rank_songs(
     share = evidence.keywords[words]
     position = np.full(n_songs, -1, dtype=np.int64)
     position[pool] = np.arange(len(pool))
-    carried = np.zeros((len(pool), len(words)))  # (pool, aspects): the pool songs' weight on each aspect, by its share
+    carried = np.zeros((len(pool), len(words)))  # (pool, aspects): the pool songs' relevance to each aspect, times its share
     for a, w in enumerate(words):
         rows_w, data_w = column(int(w))
         at = position[rows_w]
@@ -306,7 +326,7 @@ def rank_songs(
     while len(chosen) < min(k, len(pool)):
         aspect = int(np.argmax(share / (2 * seats + 1)))
         picked = None
-        for order in (np.flatnonzero((aspect_of == aspect) & ~taken), np.flatnonzero(~taken)):
+        for order in (np.flatnonzero((carried[:, aspect] > 0) & ~taken), np.flatnonzero(~taken)):
             for j in order:
                 taken[j] = True  # a near-duplicate is passed over for good
                 mine = novel(int(pool[j]))
@@ -319,10 +339,10 @@ def rank_songs(
         if picked is None:
             break
         chosen.append(picked)
-        if aspect_of[picked] >= 0:
-            seats[aspect_of[picked]] += 1
-        else:
+        if carried[picked, aspect] > 0 or aspect_of[picked] < 0:
             seats[aspect] += 1
+        else:  # a song of another aspect filled the place: it counts for the aspect it carries most
+            seats[aspect_of[picked]] += 1
     rows, row_scores = pool[chosen].astype(np.int64), pool_scores[chosen]
     order = np.lexsort((rows, -row_scores))
     return rows[order], row_scores[order].astype(np.float32)

@@ -220,7 +220,10 @@ class Recommender:
         self._song_units = unit_rows(self.song_vectors_)
         self._lyrics = [s.lyrics for s in self.songs_]
         self.substance_ = self._substance()
-        self.song_relevance_ = song_relevance(self.song_keywords_, self.song_counts_)
+        self._set_relevance()
+
+    def _set_relevance(self) -> None:
+        self.song_relevance_ = song_relevance(self.song_keywords_, self.song_counts_, self.config.recommend.keyword_relevance)
         self._relevance_by_word = self.song_relevance_.tocsc()  # the second stage reads it a keyword at a time
 
     # Views of the keyed vectors under the names the rest of graphrec reads (no copies).
@@ -420,6 +423,8 @@ class Recommender:
             other._image_index = other._make_image_index(reuse=self._image_index)
         if recommend.substance_chars != self.config.recommend.substance_chars:
             other.substance_ = other._substance()
+        if recommend.keyword_relevance != self.config.recommend.keyword_relevance:
+            other._set_relevance()
         return other
 
     def _make_image_index(self, reuse: Any = None) -> Any:

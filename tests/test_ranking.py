@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, rank_songs, unit_rows
+from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, rank_songs, song_relevance, unit_rows
 
 VOCAB = ["雪", "林", "月"]
 
@@ -36,6 +36,30 @@ def test_places_are_shared_in_proportion_to_the_evidence():
     assert sorted(words) == ["林", "林", "雪", "雪", "雪"]  # Sainte-Laguë: 3 seats to .6, 2 to .4
     assert list(scores) == sorted(scores, reverse=True)  # scores are the ranking key
     assert set(rows) >= {0, 1, 2, 8, 9}  # each keyword's best songs
+
+
+def test_a_song_of_two_evidence_words_can_take_a_place_of_either():
+    # snow .6, forest .4, two places: the first goes to snow, the second to forest. The song of snow and
+    # forest (row 1) is farther in LINE space than the forest-only song (row 2) but sings of both words,
+    # so it scores above it (relevance .6 + .4) and takes the forest place.
+    keywords = sp.csr_matrix(np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]], np.float32))
+    vectors = unit_rows(np.array([[x, np.sqrt(1 - x * x)] for x in (0.99, 0.5, 0.9)], np.float32))
+    rows, scores = rank_songs(
+        _evidence(雪=0.6, 林=0.4), song_vectors=vectors, song_keywords=keywords, substance=np.ones(3, np.float32),
+        lyrics=["甲乙丙", "丁戊己", "庚辛壬"], k=2, weights=RankWeights(),
+    )
+    assert rows.tolist() == [0, 1]
+    assert scores.tolist() == pytest.approx([0.99 + 0.6 + 0.5, 0.5 + 1.0 + 0.5])
+
+
+def test_relevance_counts_each_word_a_song_sings_of_or_by_its_lines():
+    weights = sp.csr_matrix(np.array([[1.0, 0.25, 0], [0, 0, 0.5]], np.float32))
+    lines = sp.csr_matrix(np.array([[3, 1, 0], [0, 0, 2]], np.float32))
+    assert song_relevance(weights, lines).toarray().tolist() == [[1, 1, 0], [0, 0, 1]]
+    assert song_relevance(weights, lines, "lines").toarray() == pytest.approx(np.array([[0.875, 0.5, 0], [0, 0, 0.75]]))
+    assert song_relevance(weights, None, "lines").toarray() == pytest.approx(weights.toarray())  # a model without counts
+    with pytest.raises(ValueError, match="any, lines"):
+        song_relevance(weights, lines, "often")
 
 
 def test_one_keyword_gets_every_place_when_it_is_all_the_evidence():
