@@ -31,7 +31,7 @@ good songs (Diaz et al., "Evaluating stochastic rankings with expected exposure"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -44,7 +44,7 @@ RelevanceRule = Literal["any", "lines"]
 RELEVANCE_RULES: tuple[str, ...] = ("any", "lines")
 
 __all__ = [
-    "RELEVANCE_RULES", "Evidence", "RankWeights", "RelevanceRule", "gather_evidence", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
+    "RELEVANCE_RULES", "Evidence", "RankWeights", "RelevanceRule", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
 ]
 
 
@@ -225,7 +225,9 @@ def _best(rows: np.ndarray, key: np.ndarray, n: int) -> np.ndarray:
     return rows[np.lexsort((rows, -key[rows]))]
 
 
-def _bigrams(text: str) -> frozenset[str]:
+def lyric_bigrams(text: str) -> frozenset[str]:
+    """The character bigrams of a lyric's letters and digits (punctuation and spaces skipped): what the
+    second stage compares to skip near-duplicate lyrics."""
     chars = [ch for ch in text if ch.isalnum()]
     return frozenset(a + b for a, b in zip(chars, chars[1:]))
 
@@ -241,11 +243,14 @@ def rank_songs(
     weights: RankWeights,
     seed: int = 0,
     closeness: np.ndarray | None = None,
+    relevance: np.ndarray | None = None,
+    bigrams: Callable[[int], frozenset[str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` song rows for ``evidence`` and their scores, best first (``song_vectors`` unit length;
     ``song_keywords`` the songs' keyword relevance, ``(songs, keywords)``, fastest in CSC form;
-    ``closeness``, when given, every song's ``song_vectors @ evidence.point``, computed for a batch of
-    photos in one matrix product).
+    ``closeness`` and ``relevance``, when given, every song's ``song_vectors @ evidence.point`` and
+    ``song_keywords @ evidence.keywords``, computed for a batch of photos in one matrix product;
+    ``bigrams``, when given, a song row's :func:`lyric_bigrams` (a cache of them, say)).
 
     The songs that carry an evidence keyword are scored, and the best ``weights.pool`` of them are the
     candidates (the best of the others follow them, for places nothing else can fill). With
@@ -268,7 +273,8 @@ def rank_songs(
         start, end = by_word.indptr[j], by_word.indptr[j + 1]
         return by_word.indices[start:end], by_word.data[start:end]
 
-    relevance = by_word @ evidence.keywords
+    if relevance is None:
+        relevance = by_word @ evidence.keywords
     if closeness is None:
         # every song's, not the carriers' only: one pass of a matrix-vector product over contiguous rows
         # is several times faster than gathering even a tenth of the rows first
@@ -316,7 +322,7 @@ def rank_songs(
 
     def novel(row: int) -> frozenset[str] | None:
         """The song's lyric bigrams, or None when it is a near-duplicate of one chosen."""
-        mine = _bigrams(lyrics[row])
+        mine = bigrams(row) if bigrams is not None else lyric_bigrams(lyrics[row])
         for other in grams:
             small = min(len(mine), len(other))
             if small and len(mine & other) / small > weights.duplicate_overlap:

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from graphrec.ranking import (
     Evidence,
     RankWeights,
     gather_evidence,
+    lyric_bigrams,
     lyric_substance,
     photo_seed,
     rank_songs,
@@ -144,7 +145,8 @@ def _first_lines(lyrics: str, n: int = 2) -> str:
     return "\n".join(lines[:n])
 
 
-_CLOSENESS_BATCH = 64  # photos whose LINE closeness to every song is computed in one product (64 x 4 bytes a song)
+_CLOSENESS_BATCH = 64  # photos whose LINE closeness and keyword relevance to every song are computed in one product (64 x 12 bytes a song)
+_BIGRAM_CACHE = 4096  # songs whose lyric bigrams the second stage keeps (a few MB; the duplicate check reads them for every photo)
 
 
 class Recommender:
@@ -219,6 +221,8 @@ class Recommender:
         self._image_units = unit_rows(self.image_features_)
         self._song_units = unit_rows(self.song_vectors_)
         self._lyrics = [s.lyrics for s in self.songs_]
+        lyrics = self._lyrics
+        self._bigrams = lru_cache(maxsize=_BIGRAM_CACHE)(lambda row: lyric_bigrams(lyrics[row]))
         self.substance_ = self._substance()
         self._set_relevance()
 
@@ -552,14 +556,17 @@ class Recommender:
             batch = range(start, min(len(features), start + _CLOSENESS_BATCH))
             # one pass over the song vectors for a batch of photos (memory-bound: a pass per photo costs
             # about as much as the whole product)
-            closeness = (
-                self._song_units @ np.stack([evidences[q].point for q in batch], axis=1) if len(batch) > 1 else None
-            )
+            closeness = relevance = None
+            if len(batch) > 1:
+                closeness = self._song_units @ np.stack([evidences[q].point for q in batch], axis=1)
+                relevance = self._relevance_by_word @ np.stack([evidences[q].keywords for q in batch], axis=1)
             for column, q in enumerate(batch):
                 rows, scores = rank_songs(
                     evidences[q], song_vectors=self._song_units, song_keywords=self._relevance_by_word,
                     substance=self.substance_, lyrics=lyrics, k=k, weights=weights, seed=photo_seed(features[q]),
                     closeness=None if closeness is None else closeness[:, column],
+                    relevance=None if relevance is None else relevance[:, column],
+                    bigrams=self._bigrams,
                 )
                 out.append(self._explain_graph(evidences[q], rows, scores, img_idx[q], img_dist[q]))
         return out

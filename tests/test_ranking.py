@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from graphrec.ranking import Evidence, RankWeights, gather_evidence, lyric_substance, rank_songs, song_relevance, unit_rows
+from graphrec.ranking import (
+    Evidence, RankWeights, gather_evidence, lyric_bigrams, lyric_substance, rank_songs, song_relevance, unit_rows,
+)
 
 VOCAB = ["雪", "林", "月"]
 
@@ -163,7 +165,7 @@ def test_photo_seed_ignores_float_noise():
     assert photo_seed(features) != photo_seed(features[::-1])
 
 
-def test_the_ranking_is_the_same_from_csr_or_csc_and_with_closeness_given_or_computed():
+def test_the_ranking_is_the_same_from_csr_or_csc_and_with_closeness_relevance_and_bigrams_given_or_computed():
     rng = np.random.default_rng(7)
     n = 60
     keywords = sp.random(n, len(VOCAB), density=0.5, random_state=8, format="csr", dtype=np.float32)
@@ -176,8 +178,13 @@ def test_the_ranking_is_the_same_from_csr_or_csc_and_with_closeness_given_or_com
     by_rows = rank_songs(evidence, song_keywords=keywords, **options)
     by_columns = rank_songs(evidence, song_keywords=keywords.tocsc(), **options)
     given = rank_songs(evidence, song_keywords=keywords.tocsc(), closeness=vectors @ evidence.point, **options)
+    read = []
+    all_given = rank_songs(evidence, song_keywords=keywords.tocsc(), closeness=vectors @ evidence.point,
+                           relevance=keywords @ evidence.keywords,
+                           bigrams=lambda row: read.append(row) or lyric_bigrams(lyrics[row]), **options)
     assert len(by_rows[0]) == 8
-    for other in (by_columns, given):
+    assert set(all_given[0].tolist()) <= set(read)  # every chosen song's bigrams came from the given function
+    for other in (by_columns, given, all_given):
         assert other[0].tolist() == by_rows[0].tolist()
         np.testing.assert_allclose(other[1], by_rows[1], rtol=1e-6)
     # and the closeness is used: pushing one song's to 10 puts it first
@@ -185,3 +192,7 @@ def test_the_ranking_is_the_same_from_csr_or_csc_and_with_closeness_given_or_com
     carrier = int(np.flatnonzero(keywords.tocsc()[:, 0].toarray().ravel())[-1])
     pushed[carrier] = 10.0
     assert rank_songs(evidence, song_keywords=keywords, closeness=pushed, **options)[0][0] == carrier
+    # and so is the relevance
+    boosted = keywords @ evidence.keywords
+    boosted[carrier] = 10.0
+    assert rank_songs(evidence, song_keywords=keywords, relevance=boosted, **options)[0][0] == carrier
