@@ -44,7 +44,7 @@ RelevanceRule = Literal["any", "lines"]
 RELEVANCE_RULES: tuple[str, ...] = ("any", "lines")
 
 __all__ = [
-    "RELEVANCE_RULES", "Evidence", "RankWeights", "RelevanceRule", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
+    "RELEVANCE_RULES", "BigramCache", "Evidence", "RankWeights", "RelevanceRule", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
 ]
 
 
@@ -230,6 +230,28 @@ def lyric_bigrams(text: str) -> frozenset[str]:
     second stage compares to skip near-duplicate lyrics."""
     chars = [ch for ch in text if ch.isalnum()]
     return frozenset(a + b for a, b in zip(chars, chars[1:]))
+
+
+class BigramCache:
+    """:func:`lyric_bigrams` by song row, kept for the songs asked for most recently (at most ``size``;
+    when full it starts again): the second stage's duplicate check reads them for every photo.
+    Plain dictionary operations, so threads can share it and a model that holds one still pickles."""
+
+    def __init__(self, lyrics: Sequence[str], size: int) -> None:
+        self._lyrics = lyrics
+        self._size = max(1, int(size))
+        self._grams: dict[int, frozenset[str]] = {}
+
+    def __call__(self, row: int) -> frozenset[str]:
+        grams = self._grams.get(row)
+        if grams is None:
+            if len(self._grams) >= self._size:
+                self._grams = {}
+            grams = self._grams[row] = lyric_bigrams(self._lyrics[row])
+        return grams
+
+    def __len__(self) -> int:
+        return len(self._grams)
 
 
 def rank_songs(

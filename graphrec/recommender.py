@@ -6,7 +6,7 @@ import copy
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +23,10 @@ from graphrec.index import ExactIndex, make_index
 from graphrec.graph.build import ClassNodes
 from graphrec.model_io import ModelParts
 from graphrec.ranking import (
+    BigramCache,
     Evidence,
     RankWeights,
     gather_evidence,
-    lyric_bigrams,
     lyric_substance,
     photo_seed,
     rank_songs,
@@ -221,8 +221,7 @@ class Recommender:
         self._image_units = unit_rows(self.image_features_)
         self._song_units = unit_rows(self.song_vectors_)
         self._lyrics = [s.lyrics for s in self.songs_]
-        lyrics = self._lyrics
-        self._bigrams = lru_cache(maxsize=_BIGRAM_CACHE)(lambda row: lyric_bigrams(lyrics[row]))
+        self._bigrams = BigramCache(self._lyrics, _BIGRAM_CACHE)
         self.substance_ = self._substance()
         self._set_relevance()
 

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphrec.ranking import (
-    Evidence, RankWeights, gather_evidence, lyric_bigrams, lyric_substance, rank_songs, song_relevance, unit_rows,
+    BigramCache, Evidence, RankWeights, gather_evidence, lyric_bigrams, lyric_substance, rank_songs, song_relevance, unit_rows,
 )
 
 VOCAB = ["雪", "林", "月"]
@@ -196,3 +196,12 @@ def test_the_ranking_is_the_same_from_csr_or_csc_and_with_closeness_relevance_an
     boosted = keywords @ evidence.keywords
     boosted[carrier] = 10.0
     assert rank_songs(evidence, song_keywords=keywords, relevance=boosted, **options)[0][0] == carrier
+
+
+def test_the_bigram_cache_gives_each_row_its_lyric_bigrams_and_stays_within_its_size():
+    lyrics = ["大雪，纷飞", "明月几时有", "大雪纷飞"]
+    cache = BigramCache(lyrics, size=2)
+    assert cache(0) == lyric_bigrams(lyrics[0]) == frozenset({"大雪", "雪纷", "纷飞"})  # punctuation skipped
+    assert cache(2) == cache(0)  # the same letters, the same bigrams
+    assert len(cache) == 2
+    assert cache(1) == lyric_bigrams(lyrics[1]) and len(cache) <= 2

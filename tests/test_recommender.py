@@ -43,6 +43,17 @@ def test_batch_of_features_matches_single_queries(tiny_recommender, query_image)
         np.testing.assert_allclose(recs.scores, single.scores, atol=1e-6)
 
 
+def test_a_model_pickles_and_recommends_the_same_after(tiny_recommender, query_image):
+    # multiprocessing and Ray ship models between processes by pickling them
+    import pickle
+
+    tiny_recommender.recommend(query_image("雪"), k=5)  # the bigram cache now holds songs
+    copy = pickle.loads(pickle.dumps(tiny_recommender))
+    for word in THEMES:
+        a, b = tiny_recommender.recommend(query_image(word), k=5), copy.recommend(query_image(word), k=5)
+        assert a.song_ids.tolist() == b.song_ids.tolist()
+
+
 def test_save_load_gives_identical_recommendations(tiny_recommender, tiny_model_dir, query_image):
     loaded = Recommender.load(tiny_model_dir)
     for name in ("song_vectors_", "image_vectors_", "keyword_vectors_", "image_features_"):
