@@ -34,14 +34,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import scipy.sparse as sp
 
 #: The second stage's keyword relevance rules (:func:`song_relevance`).
 RelevanceRule = Literal["any", "lines"]
-RELEVANCE_RULES: tuple[str, ...] = ("any", "lines")
+RELEVANCE_RULES: tuple[str, ...] = get_args(RelevanceRule)
 
 __all__ = [
     "RELEVANCE_RULES", "BigramCache", "Evidence", "RankWeights", "RelevanceRule", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
