@@ -202,3 +202,17 @@ def test_feature_norm_is_validated():
 
     with pytest.raises(ValueError, match="feature_norm must be 'l2' or 'none'"):
         RecommendConfig(feature_norm="cosine")
+
+
+def test_keyword_relevance_is_validated_and_a_model_can_query_under_either_rule(tiny_recommender, query_image):
+    import dataclasses
+
+    from graphrec.config import RecommendConfig
+
+    with pytest.raises(InputError, match="keyword_relevance must be 'any'.*got 'often'"):
+        RecommendConfig(keyword_relevance="often")
+    lines = tiny_recommender.with_recommend_config(
+        dataclasses.replace(tiny_recommender.config.recommend, keyword_relevance="lines"))
+    assert tiny_recommender.song_relevance_.data.tolist() == [1.0] * tiny_recommender.song_relevance_.nnz
+    assert lines.song_relevance_.max() < 1.0  # 1 - 2**-lines
+    assert len(lines.recommend(query_image("雪"), k=4)) == 4
