@@ -26,12 +26,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ours:images": {"first_stage": "images"},
     "ours:classifier": {"first_stage": "classifier"},
     "ours:paper": {"first_stage": "images", "rank": "paper"},
+    # the second stage before it counted pieces of evidence: evidence words summed, keyword weight 1
+    "ours:words": {"evidence_match": "words", "keyword_weight": 1.0},
 }
 LABELS = {
     "ours": "ours (nearest photos + classifier bridge, graph ranking)",
     "ours:images": "ours, nearest photos only (graph ranking)",
     "ours:classifier": "ours, classifier bridge only (graph ranking)",
     "ours:paper": "ours, the paper's rule (nearest photos, 2 nearest songs each)",
+    "ours:words": "ours, counting evidence words, not pieces of evidence (keyword weight 1)",
     "KM": "KM: nearest photos' keywords matched to lyric text",
     "TAGGER": "TAGGER: the classifier's labels matched to lyric text",
     "POP": "POP: most popular songs",

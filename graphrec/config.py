@@ -9,7 +9,7 @@ from typing import Any, Literal, TypeVar
 from graphrec.embed.line import LineConfig
 from graphrec.errors import InputError
 from graphrec.index.select import EXACT_BELOW, INDEX_KINDS, IndexKind
-from graphrec.ranking import RELEVANCE_RULES, RelevanceRule
+from graphrec.ranking import EVIDENCE_MATCHES, RELEVANCE_RULES, EvidenceMatch, RelevanceRule
 from graphrec.text.keywords import KeywordConfig
 from graphrec.vision.registry import DEFAULT_FEATURIZER, parse_spec
 
@@ -53,8 +53,11 @@ class RecommendConfig:
     full_image_similarity: float | None = None
     min_class_mass: float = 0.05  # below this probability of its likeliest keyword the classifier gives none
     line_weight: float = 1.0  # second stage: LINE cosine to the evidence point
-    keyword_weight: float = 1.0  # second stage: the song's relevance to the evidence keywords
+    keyword_weight: float = 3.0  # second stage: the song's relevance to the evidence
     keyword_relevance: RelevanceRule = "any"  # "any": each evidence word it sings of; "lines": by the lines holding it
+    # "sources": relevance sums the pieces of evidence (each nearest image, each group of likely classes)
+    # whose words the song sings of; "words": it sums the shares of the evidence words it sings of
+    evidence_match: EvidenceMatch = "sources"
     substance_weight: float = 0.5  # second stage: the song's length, up to substance_chars
     substance_chars: int = 0  # characters that make a full-length song; 0 = the model's median song
     pool: int = 300  # second stage: best-scored candidates the places are spread over
@@ -78,6 +81,11 @@ class RecommendConfig:
             raise InputError(
                 f"RecommendConfig.keyword_relevance must be 'any' (each evidence word a song sings of) or 'lines' "
                 f"(by the lines that hold it), got {self.keyword_relevance!r}."
+            )
+        if self.evidence_match not in EVIDENCE_MATCHES:
+            raise InputError(
+                f"RecommendConfig.evidence_match must be 'sources' (each nearest image or group of likely classes whose "
+                f"words a song sings of) or 'words' (each evidence word), got {self.evidence_match!r}."
             )
         if self.first_stage not in ("images", "classifier", "both"):
             raise InputError(f"RecommendConfig.first_stage must be 'images', 'classifier' or 'both', got {self.first_stage!r}.")

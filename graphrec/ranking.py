@@ -17,8 +17,9 @@ so instead of returning songs with made-up reasons.
 
 Second stage (:func:`rank_songs`): songs are scored by its LINE cosine to the evidence point
 (the graph weights a song's keywords by the lines that hold them, so this says how central the
-photo's images are to it), its relevance to the evidence keywords (the shares of the evidence words
-it sings of: :func:`song_relevance`) and its substance (a one-line scrap is rarely the best answer). Candidates are the songs that
+photo's images are to it), its relevance to the evidence (the summed weight of the pieces of evidence,
+each nearest image and each group of likely classes, whose words it sings of: how likely it is to fit
+the photo, :func:`evidence_relevance`) and its substance (a one-line scrap is rarely the best answer). Candidates are the songs that
 carry an evidence keyword (songs that do not sing of what the photo shows only fill places nothing
 else can). The ``k`` songs are then chosen proportionally across the evidence keywords (PM-2 style
 seat allocation: a photo of a snowy forest gets songs of snow and of trees, not ten of snow),
@@ -42,9 +43,14 @@ import scipy.sparse as sp
 #: The second stage's keyword relevance rules (:func:`song_relevance`).
 RelevanceRule = Literal["any", "lines"]
 RELEVANCE_RULES: tuple[str, ...] = get_args(RelevanceRule)
+#: How a song's relevance adds up over the evidence (:func:`evidence_relevance`).
+EvidenceMatch = Literal["sources", "words"]
+EVIDENCE_MATCHES: tuple[str, ...] = get_args(EvidenceMatch)
+#: Classes below this part of the classifier's evidence are not counted as sources of their own.
+_MIN_SOURCE = 1e-3
 
 __all__ = [
-    "RELEVANCE_RULES", "BigramCache", "Evidence", "RankWeights", "RelevanceRule", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
+    "EVIDENCE_MATCHES", "RELEVANCE_RULES", "BigramCache", "Evidence", "EvidenceMatch", "RankWeights", "RelevanceRule", "evidence_relevance", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
 ]
 
 
@@ -66,6 +72,9 @@ class Evidence:
     image_confidence: float = 0.0  # cosine similarity of the nearest image (0 when the stage is off)
     class_mass: float = 0.0  # the classifier's probability for its likeliest keyword (0 when the bridge is off)
     share: dict[str, float] = field(default_factory=dict)  # each source's share of the evidence, "images"/"classifier"
+    # One entry per piece of evidence (a nearest image; the classes that name the same keywords):
+    # (its keyword columns, its weight); the weights sum to 1 like ``keywords``.
+    sources: list[tuple[np.ndarray, float]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -121,6 +130,7 @@ def gather_evidence(
     n_words = image_keywords.shape[1]
     dim = image_vectors.shape[1]
     parts: list[tuple[str, float, np.ndarray, np.ndarray]] = []  # (source, weight, keyword evidence, point)
+    pieces: dict[str, list[tuple[np.ndarray, float]]] = {}  # source -> its pieces (keyword columns, weight summing to 1)
     evidence = Evidence(keywords=np.zeros(n_words), point=np.zeros(dim, np.float32))
 
     if image_rows is not None and image_sims is not None and len(image_rows):
@@ -139,6 +149,7 @@ def gather_evidence(
             point = (w[:, None] * unit_rows(image_vectors[image_rows])).sum(axis=0)
             if words.sum() > 0:
                 parts.append(("images", image_weight * trust, words / words.sum(), unit_rows(point)))
+                pieces["images"] = _pieces([_row_columns(image_keywords, int(r)) for r in image_rows], w)
 
     if class_probs is not None and class_keywords is not None and class_vectors is not None and len(class_probs):
         # The probability that the photo shows each keyword, summed over every class that names it:
@@ -152,6 +163,10 @@ def gather_evidence(
             p = class_probs[top].astype(np.float64)
             point = (p[:, None] * unit_rows(class_vectors[top])).sum(axis=0)
             parts.append(("classifier", classifier_weight * evidence.class_mass, by_word / by_word.sum(), unit_rows(point)))
+            named = np.flatnonzero((np.diff(class_keywords.indptr) > 0) & (class_probs > 0))
+            pieces["classifier"] = _pieces(
+                [_row_columns(class_keywords, int(c)) for c in named], class_probs[named].astype(np.float64)
+            )
 
     total = sum(weight for _, weight, _, _ in parts)
     if total <= 0:
@@ -160,8 +175,65 @@ def gather_evidence(
         evidence.keywords += (weight / total) * words
         evidence.point = evidence.point + (weight / total) * point
         evidence.share[source] = weight / total
+        evidence.sources.extend((cols, weight / total * part) for cols, part in pieces.get(source, []))
     evidence.point = unit_rows(evidence.point)
     return evidence
+
+
+def _row_columns(matrix: sp.csr_matrix, row: int) -> np.ndarray:
+    return np.sort(matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]])
+
+
+def _pieces(columns: list[np.ndarray], weights: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """Pieces of evidence that name the same keywords merged, weights scaled to sum to 1, and pieces
+    below ``_MIN_SOURCE`` of it dropped (fifty dog breeds are one piece: 犬)."""
+    merged: dict[bytes, tuple[np.ndarray, float]] = {}
+    for cols, weight in zip(columns, weights):
+        if len(cols) and weight > 0:
+            key = cols.tobytes()
+            merged[key] = (cols, merged[key][1] + float(weight) if key in merged else float(weight))
+    total = sum(weight for _, weight in merged.values())
+    if total <= 0:
+        return []
+    return [(cols, weight / total) for cols, weight in merged.values() if weight / total >= _MIN_SOURCE]
+
+
+def evidence_relevance(
+    evidence: Evidence, by_word: sp.csc_matrix, match: EvidenceMatch = "sources"
+) -> np.ndarray:
+    """Every song's relevance to the evidence, in [0, 1] (``by_word``: :func:`song_relevance`, CSC).
+
+    ``match="sources"`` (the default): the summed weight of the pieces of evidence (each nearest image,
+    each group of likely classes) whose keywords the song sings of, a piece counting once, by the
+    best of its words the song sings of. That is how likely the song is to fit the photo if each piece is
+    what the photo shows: a song of 海 alone fits a coast photo as well as one of 海, 浪 and 沙, and a song
+    that fits two different neighbours (a coast and a field) hedges between them.
+
+    ``match="words"``: the summed share of each evidence keyword the song sings of, so a neighbour
+    with four keywords gives a song that sings of one of them a quarter of its weight (the rule before
+    sources; kept for the ablation).
+    """
+    if match not in EVIDENCE_MATCHES:
+        raise ValueError(f"evidence match must be one of {', '.join(EVIDENCE_MATCHES)}, got {match!r}")
+    if match == "words":
+        return np.asarray(by_word @ evidence.keywords).ravel()
+    out = np.zeros(by_word.shape[0])
+    for cols, weight in evidence.sources:
+        if len(cols) == 1:
+            j = int(cols[0])
+            start, end = by_word.indptr[j], by_word.indptr[j + 1]
+            out[by_word.indices[start:end]] += weight * by_word.data[start:end]
+            continue
+        rows = np.concatenate([by_word.indices[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
+        data = np.concatenate([by_word.data[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
+        if not len(rows):
+            continue
+        order = np.lexsort((-data, rows))  # by song, its best value first
+        rows, data = rows[order], data[order]
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = rows[1:] != rows[:-1]
+        out[rows[first]] += weight * data[first]
+    return out
 
 
 def song_relevance(weights: sp.csr_matrix, counts: sp.csr_matrix | None, rule: RelevanceRule = "any") -> sp.csr_matrix:
@@ -210,12 +282,13 @@ class RankWeights:
     """How the second stage mixes its three signals, and how it spreads the ``k`` places."""
 
     line: float = 1.0  # LINE cosine of the song to the evidence point
-    keywords: float = 1.0  # the song's weight on the evidence keywords
+    keywords: float = 3.0  # the song's relevance to the evidence (:func:`evidence_relevance`)
     substance: float = 0.5  # how near the song's length is to a typical song's
     pool: int = 300  # best-scored songs the proportional selection chooses from
     min_share: float = 0.1  # evidence keywords below this share get no place of their own
     duplicate_overlap: float = 0.6  # character-bigram overlap above which two lyrics count as the same song
     variety: float = 0.0  # Gumbel scale of the seeded Plackett-Luce draw among candidates (0 = pure score order)
+    match: EvidenceMatch = "sources"  # how relevance adds up over the evidence (:func:`evidence_relevance`)
 
 
 def _best(rows: np.ndarray, key: np.ndarray, n: int) -> np.ndarray:
@@ -271,7 +344,8 @@ def rank_songs(
     """The ``k`` song rows for ``evidence`` and their scores, best first (``song_vectors`` unit length;
     ``song_keywords`` the songs' keyword relevance, ``(songs, keywords)``, fastest in CSC form;
     ``closeness`` and ``relevance``, when given, every song's ``song_vectors @ evidence.point`` and
-    ``song_keywords @ evidence.keywords``, computed for a batch of photos in one matrix product;
+    ``evidence_relevance(evidence, song_keywords, weights.match)``, the latter computed for a batch
+    of photos in one matrix product under ``match="words"``;
     ``bigrams``, when given, a song row's :func:`lyric_bigrams` (a cache of them, say)).
 
     The songs that carry an evidence keyword are scored, and the best ``weights.pool`` of them are the
@@ -296,7 +370,7 @@ def rank_songs(
         return by_word.indices[start:end], by_word.data[start:end]
 
     if relevance is None:
-        relevance = by_word @ evidence.keywords
+        relevance = evidence_relevance(evidence, by_word, weights.match)
     if closeness is None:
         # every song's, not the carriers' only: one pass of a matrix-vector product over contiguous rows
         # is several times faster than gathering even a tenth of the rows first

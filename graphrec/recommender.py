@@ -528,7 +528,7 @@ class Recommender:
         probs = head.probabilities(features)[:, self._class_columns] if head is not None and self.classes_ is not None else None
         weights = RankWeights(
             line=cfg.line_weight, keywords=cfg.keyword_weight, substance=cfg.substance_weight,
-            pool=cfg.pool, min_share=cfg.min_share, variety=cfg.variety,
+            pool=cfg.pool, min_share=cfg.min_share, variety=cfg.variety, match=cfg.evidence_match,
         )
         lyrics = self._lyrics
         evidences = []
@@ -558,7 +558,8 @@ class Recommender:
             closeness = relevance = None
             if len(batch) > 1:
                 closeness = self._song_units @ np.stack([evidences[q].point for q in batch], axis=1)
-                relevance = self._relevance_by_word @ np.stack([evidences[q].keywords for q in batch], axis=1)
+                if cfg.evidence_match == "words":  # a sum over words is one product for the batch
+                    relevance = self._relevance_by_word @ np.stack([evidences[q].keywords for q in batch], axis=1)
             for column, q in enumerate(batch):
                 rows, scores = rank_songs(
                     evidences[q], song_vectors=self._song_units, song_keywords=self._relevance_by_word,

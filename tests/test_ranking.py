@@ -7,15 +7,19 @@ import pytest
 import scipy.sparse as sp
 
 from graphrec.ranking import (
-    BigramCache, Evidence, RankWeights, gather_evidence, lyric_bigrams, lyric_substance, rank_songs, song_relevance, unit_rows,
+    BigramCache, Evidence, RankWeights, evidence_relevance, gather_evidence, lyric_bigrams, lyric_substance, rank_songs,
+    song_relevance, unit_rows,
 )
 
 VOCAB = ["雪", "林", "月"]
 
 
 def _evidence(**shares: float) -> Evidence:
+    """Evidence of images that each show one word, in these shares."""
     words = np.array([shares.get(w, 0.0) for w in VOCAB])
-    return Evidence(keywords=words / words.sum(), point=np.array([1.0, 0.0], np.float32), share={"images": 1.0})
+    words = words / words.sum()
+    sources = [(np.array([j]), float(words[j])) for j in np.flatnonzero(words)]
+    return Evidence(keywords=words, point=np.array([1.0, 0.0], np.float32), share={"images": 1.0}, sources=sources)
 
 
 def _songs(spec: list[tuple[str, float]]):
@@ -48,10 +52,44 @@ def test_a_song_of_two_evidence_words_can_take_a_place_of_either():
     vectors = unit_rows(np.array([[x, np.sqrt(1 - x * x)] for x in (0.99, 0.5, 0.9)], np.float32))
     rows, scores = rank_songs(
         _evidence(雪=0.6, 林=0.4), song_vectors=vectors, song_keywords=keywords, substance=np.ones(3, np.float32),
-        lyrics=["甲乙丙", "丁戊己", "庚辛壬"], k=2, weights=RankWeights(),
+        lyrics=["甲乙丙", "丁戊己", "庚辛壬"], k=2, weights=RankWeights(keywords=1.0),
     )
     assert rows.tolist() == [0, 1]
     assert scores.tolist() == pytest.approx([0.99 + 0.6 + 0.5, 0.5 + 1.0 + 0.5])
+
+
+def test_relevance_counts_each_piece_of_evidence_once_whichever_of_its_words_a_song_sings_of():
+    # a coast photo's neighbours: a coast image (海, 沙, 浪; weight .6) and a field image (野; .4)
+    vocab = ["海", "沙", "浪", "野"]
+    coast, field_ = np.array([0, 1, 2]), np.array([3])
+    evidence = Evidence(keywords=np.array([0.2, 0.2, 0.2, 0.4]), point=np.zeros(2, np.float32), share={"images": 1.0},
+                        sources=[(coast, 0.6), (field_, 0.4)])
+    sings = [["海"], ["海", "沙", "浪"], ["野"], ["海", "野"], []]
+    by_word = sp.csc_matrix(np.array([[1.0 if w in song else 0.0 for w in vocab] for song in sings], np.float32))
+    # sources: a song of 海 alone fits the coast image as well as one of all three; a song of the sea and
+    # of the field fits either neighbour
+    assert evidence_relevance(evidence, by_word).tolist() == pytest.approx([0.6, 0.6, 0.4, 1.0, 0.0])
+    # words: the coast image's weight is split over its three words
+    assert evidence_relevance(evidence, by_word, "words").tolist() == pytest.approx([0.2, 0.6, 0.4, 0.6, 0.0])
+    # graded relevance ('lines'): a piece counts by the best of its words the song sings of
+    graded = sp.csc_matrix(np.array([[0.5, 0.875, 0, 0]], np.float32))
+    assert evidence_relevance(evidence, graded).tolist() == pytest.approx([0.6 * 0.875])
+    with pytest.raises(ValueError, match="sources, words"):
+        evidence_relevance(evidence, by_word, "images")
+
+
+def test_a_song_that_fits_two_neighbours_ranks_above_one_that_repeats_one_neighbours_words():
+    # neighbours: a coast image (海, 浪; .6) and a field image (野; .4). Song 0 sings of 海 and 浪, song 1 of
+    # 海 and 野; both are equally close in LINE space. Counting words, song 1 leads by .1 (.3 + .4 against
+    # .3 + .3); counting pieces of evidence, it fits either neighbour (.6 + .4) and song 0 only one (.6).
+    keywords = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1]], np.float32))
+    vectors = unit_rows(np.array([[1.0, 0.0], [1.0, 0.0]], np.float32))
+    evidence = Evidence(keywords=np.array([0.3, 0.3, 0.4]), point=np.array([1.0, 0.0], np.float32),
+                        share={"images": 1.0}, sources=[(np.array([0, 1]), 0.6), (np.array([2]), 0.4)])
+    rows, scores = rank_songs(evidence, song_vectors=vectors, song_keywords=keywords, substance=np.ones(2, np.float32),
+                              lyrics=["甲乙丙", "丁戊己"], k=2, weights=RankWeights(substance=0.0))
+    assert rows.tolist() == [1, 0]
+    assert scores.tolist() == pytest.approx([1.0 + 3 * 1.0, 1.0 + 3 * 0.6])
 
 
 def test_relevance_counts_each_word_a_song_sings_of_or_by_its_lines():
@@ -130,6 +168,22 @@ def test_nearer_images_count_more_and_sources_are_weighted_by_confidence():
     assert both.classes[0] == (1, pytest.approx(0.7))  # most probable class first
     assert np.linalg.norm(both.point) == pytest.approx(1.0)
     assert both.keywords.sum() == pytest.approx(1.0)
+    # the pieces of evidence: each image (softmax weights) and each class (its probability), in the
+    # sources' shares, summing to 1 like the keywords
+    pieces = {tuple(cols.tolist()): weight for cols, weight in both.sources}
+    image_w = np.array([np.e**2, 1.0]) / (1 + np.e**2) * 0.9 / 1.6
+    class_w = np.array([0.1, 0.7]) / 0.8 * 0.7 / 1.6
+    assert pieces == pytest.approx({(0,): image_w[0], (1,): image_w[1], (2,): class_w[0], (0, 1): class_w[1]})
+    assert sum(pieces.values()) == pytest.approx(1.0)
+
+
+def test_classes_that_name_the_same_words_are_one_piece_of_evidence():
+    # three dog breeds (犬) and a cat: the breeds are one piece; a class without keywords is none
+    class_keywords = sp.csr_matrix(np.array([[1.0, 0, 0], [1.0, 0, 0], [1.0, 0, 0], [0, 1.0, 0], [0, 0, 0]], np.float32))
+    evidence = _gather(class_probs=np.array([0.2, 0.2, 0.2, 0.3, 0.1]), class_keywords=class_keywords,
+                       class_vectors=np.eye(3, dtype=np.float32)[[0, 0, 0, 1, 2]], image_rows=None, image_sims=None)
+    pieces = {tuple(cols.tolist()): weight for cols, weight in evidence.sources}
+    assert pieces == pytest.approx({(0,): 0.6 / 0.9, (1,): 0.3 / 0.9})
 
 
 def test_a_source_below_its_threshold_gives_no_evidence():

@@ -216,3 +216,20 @@ def test_keyword_relevance_is_validated_and_a_model_can_query_under_either_rule(
     assert tiny_recommender.song_relevance_.data.tolist() == [1.0] * tiny_recommender.song_relevance_.nnz
     assert lines.song_relevance_.max() < 1.0  # 1 - 2**-lines
     assert len(lines.recommend(query_image("雪"), k=4)) == 4
+
+
+def test_evidence_match_is_validated_and_a_batch_ranks_as_one_photo_at_a_time_under_either_rule(tiny_recommender, query_image):
+    import dataclasses
+
+    from graphrec.config import RecommendConfig
+
+    with pytest.raises(InputError, match="evidence_match must be 'sources'.*got 'images'"):
+        RecommendConfig(evidence_match="images")
+    features = tiny_recommender.featurizer.transform([query_image(w, seed=s) for s, w in enumerate(("雪", "月", "花"))])
+    for match in ("sources", "words"):
+        model = tiny_recommender.with_recommend_config(
+            dataclasses.replace(tiny_recommender.config.recommend, evidence_match=match))
+        batch = model.recommend_features(features, 4)  # relevance for the batch at once ("words") or per photo
+        single = [model.recommend_features(features[q:q + 1], 4)[0] for q in range(len(features))]
+        assert [r.song_ids.tolist() for r in batch] == [r.song_ids.tolist() for r in single]
+        assert all(len(r) == 4 for r in batch)
