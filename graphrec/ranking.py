@@ -50,7 +50,7 @@ EVIDENCE_MATCHES: tuple[str, ...] = get_args(EvidenceMatch)
 _MIN_SOURCE = 1e-3
 
 __all__ = [
-    "EVIDENCE_MATCHES", "RELEVANCE_RULES", "BigramCache", "Evidence", "EvidenceMatch", "RankWeights", "RelevanceRule", "evidence_relevance", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
+    "EVIDENCE_MATCHES", "RELEVANCE_RULES", "BigramCache", "Evidence", "EvidenceMatch", "PieceColumns", "RankWeights", "RelevanceRule", "evidence_relevance", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
 ]
 
 
@@ -198,10 +198,49 @@ def _pieces(columns: list[np.ndarray], weights: np.ndarray) -> list[tuple[np.nda
     return [(cols, weight / total) for cols, weight in merged.values() if weight / total >= _MIN_SOURCE]
 
 
+class PieceColumns:
+    """The songs that sing of a piece of evidence's words, and how much (the best of its words), by its
+    keyword columns, for the pieces seen most recently (at most ``size``; when full it starts again):
+    a nearest image of 海, 沙, 浪 and 岸 is the same union for every photo near it. Plain dictionary
+    operations, so threads can share it."""
+
+    def __init__(self, by_word: sp.csc_matrix, size: int = 512) -> None:
+        self.by_word = by_word
+        self._size = max(1, int(size))
+        self._unions: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = np.asarray(cols, dtype=np.int64).tobytes()
+        union = self._unions.get(key)
+        if union is None:
+            if len(self._unions) >= self._size:
+                self._unions = {}
+            union = self._unions[key] = _best_of_columns(self.by_word, cols)
+        return union
+
+    def __len__(self) -> int:
+        return len(self._unions)
+
+
+def _best_of_columns(by_word: sp.csc_matrix, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(song rows, best value among ``cols``) of the songs with a value in any of the columns."""
+    if len(cols) == 1:
+        j = int(cols[0])
+        return by_word.indices[by_word.indptr[j]:by_word.indptr[j + 1]], by_word.data[by_word.indptr[j]:by_word.indptr[j + 1]]
+    rows = np.concatenate([by_word.indices[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
+    data = np.concatenate([by_word.data[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
+    order = np.lexsort((-data, rows))  # by song, its best value first
+    rows, data = rows[order], data[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    return rows[first], data[first]
+
+
 def evidence_relevance(
-    evidence: Evidence, by_word: sp.csc_matrix, match: EvidenceMatch = "sources"
+    evidence: Evidence, by_word: sp.csc_matrix, match: EvidenceMatch = "sources", *, pieces: PieceColumns | None = None
 ) -> np.ndarray:
-    """Every song's relevance to the evidence, in [0, 1] (``by_word``: :func:`song_relevance`, CSC).
+    """Every song's relevance to the evidence, in [0, 1] (``by_word``: :func:`song_relevance`, CSC;
+    ``pieces``, when given, a :class:`PieceColumns` of the same matrix).
 
     ``match="sources"`` (the default): the summed weight of the pieces of evidence (each nearest image,
     each group of likely classes) whose keywords the song sings of, a piece counting once, by the
@@ -219,20 +258,8 @@ def evidence_relevance(
         return np.asarray(by_word @ evidence.keywords).ravel()
     out = np.zeros(by_word.shape[0])
     for cols, weight in evidence.sources:
-        if len(cols) == 1:
-            j = int(cols[0])
-            start, end = by_word.indptr[j], by_word.indptr[j + 1]
-            out[by_word.indices[start:end]] += weight * by_word.data[start:end]
-            continue
-        rows = np.concatenate([by_word.indices[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
-        data = np.concatenate([by_word.data[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
-        if not len(rows):
-            continue
-        order = np.lexsort((-data, rows))  # by song, its best value first
-        rows, data = rows[order], data[order]
-        first = np.ones(len(rows), dtype=bool)
-        first[1:] = rows[1:] != rows[:-1]
-        out[rows[first]] += weight * data[first]
+        rows, data = _best_of_columns(by_word, cols) if pieces is None else pieces(cols)
+        out[rows] += weight * data
     return out
 
 

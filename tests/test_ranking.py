@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphrec.ranking import (
-    BigramCache, Evidence, RankWeights, evidence_relevance, gather_evidence, lyric_bigrams, lyric_substance, rank_songs,
+    BigramCache, Evidence, PieceColumns, RankWeights, evidence_relevance, gather_evidence, lyric_bigrams, lyric_substance, rank_songs,
     song_relevance, unit_rows,
 )
 
@@ -76,6 +76,12 @@ def test_relevance_counts_each_piece_of_evidence_once_whichever_of_its_words_a_s
     assert evidence_relevance(evidence, graded).tolist() == pytest.approx([0.6 * 0.875])
     with pytest.raises(ValueError, match="sources, words"):
         evidence_relevance(evidence, by_word, "images")
+    # the same from a cache of the pieces' songs, which keeps at most its size
+    pieces = PieceColumns(by_word, size=1)
+    assert evidence_relevance(evidence, by_word, pieces=pieces).tolist() == pytest.approx([0.6, 0.6, 0.4, 1.0, 0.0])
+    assert len(pieces) == 1
+    rows, best = pieces(coast)
+    assert rows.tolist() == [0, 1, 3] and best.tolist() == [1.0, 1.0, 1.0]
 
 
 def test_a_song_that_fits_two_neighbours_ranks_above_one_that_repeats_one_neighbours_words():
