@@ -148,10 +148,14 @@ class BuildConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BuildConfig":
         data = dict(data)
+        recommend = dict(data.pop("recommend", {}))
+        if recommend and "evidence_match" not in recommend:
+            # saved before relevance counted pieces of evidence: it keeps ranking as it was built to
+            recommend["evidence_match"] = "words"
         return cls(
             keywords=_from_dict(KeywordConfig, data.pop("keywords", {})),
             line=_from_dict(LineConfig, data.pop("line", {})),
-            recommend=_from_dict(RecommendConfig, data.pop("recommend", {})),
+            recommend=_from_dict(RecommendConfig, recommend),
             **data,
         )
 

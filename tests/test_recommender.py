@@ -233,3 +233,19 @@ def test_evidence_match_is_validated_and_a_batch_ranks_as_one_photo_at_a_time_un
         single = [model.recommend_features(features[q:q + 1], 4)[0] for q in range(len(features))]
         assert [r.song_ids.tolist() for r in batch] == [r.song_ids.tolist() for r in single]
         assert all(len(r) == 4 for r in batch)
+
+
+def test_a_model_saved_before_pieces_of_evidence_keeps_counting_words(tiny_model_dir):
+    import json as _json
+
+    from graphrec.config import BuildConfig
+
+    config = BuildConfig().to_dict()
+    assert BuildConfig.from_dict(config).recommend.evidence_match == "sources"
+    del config["recommend"]["evidence_match"]
+    config["recommend"]["keyword_weight"] = 1.0
+    old = BuildConfig.from_dict(config).recommend
+    assert (old.evidence_match, old.keyword_weight) == ("words", 1.0)
+    # a model saved now records the rule, so it loads with the rule it was built with
+    manifest = _json.loads((tiny_model_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["recommend"]["evidence_match"] == "sources"
