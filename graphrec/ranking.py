@@ -69,6 +69,7 @@ class Evidence:
     point: np.ndarray  # (D,) unit-length point in LINE space (all zero when empty)
     images: list[tuple[int, float]] = field(default_factory=list)  # (image row, cosine similarity), nearest first
     classes: list[tuple[int, float]] = field(default_factory=list)  # (class row, probability), most probable first
+    class_probs: np.ndarray | None = None  # every class row's probability (None when the bridge is off)
     image_confidence: float = 0.0  # cosine similarity of the nearest image (0 when the stage is off)
     class_mass: float = 0.0  # the classifier's probability for its likeliest keyword (0 when the bridge is off)
     share: dict[str, float] = field(default_factory=dict)  # each source's share of the evidence, "images"/"classifier"
@@ -159,6 +160,7 @@ def gather_evidence(
         top = np.argsort(-class_probs, kind="stable")[:top_classes]
         top = top[class_probs[top] > 0]
         evidence.classes = [(int(c), float(class_probs[c])) for c in top]
+        evidence.class_probs = np.asarray(class_probs, dtype=np.float64)
         if evidence.class_mass >= min_class_mass and classifier_weight > 0 and len(top) and by_word.sum() > 0:
             p = class_probs[top].astype(np.float64)
             point = (p[:, None] * unit_rows(class_vectors[top])).sum(axis=0)

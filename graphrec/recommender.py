@@ -65,6 +65,9 @@ class Recommendation:
     song_keywords: list[str]  # the song's own strongest keywords
     first_lines: str
     classes: list[tuple[str, float]] = field(default_factory=list)  # (classifier class, probability) that led to it
+    # which of ``keywords`` the listed images carry, and which the listed classes name (empty: all of them)
+    image_keywords: list[str] = field(default_factory=list)
+    class_keywords: list[str] = field(default_factory=list)
 
     @property
     def reason(self) -> str:
@@ -72,9 +75,9 @@ class Recommendation:
         looks = ", ".join(f"{label} {p:.2f}" for label, p in self.classes)
         words = "、".join(self.keywords)
         if self.keywords:
-            parts = [f"shares {words} with nearby images {via}"] if self.images else []
+            parts = [f"shares {'、'.join(self.image_keywords) or words} with nearby images {via}"] if self.images else []
             if self.classes:
-                parts.append(f"looks like {looks} → {words}")
+                parts.append(f"looks like {looks} → {'、'.join(self.class_keywords) or words}")
             return "; ".join(parts) or f"sings of {words}"
         near = f"nearby images {via}" if self.images else (f"what the photo looks like ({looks})" if self.classes else "the photo")
         return f"close in the graph to {near} (song keywords: {'、'.join(self.song_keywords)})"
@@ -90,6 +93,8 @@ class Recommendation:
             "song_keywords": self.song_keywords,
             "first_lines": self.first_lines,
             "classes": [{"label": label, "probability": p} for label, p in self.classes],
+            "image_keywords": self.image_keywords,
+            "class_keywords": self.class_keywords,
             "reason": self.reason,
         }
 
@@ -140,6 +145,7 @@ def calibrated(recommend: RecommendConfig, featurizer: Any) -> RecommendConfig:
 
 _REASON_SHARE = 0.05  # evidence words and classes below this share are not named in reasons
 _REASON_WORDS = 3  # at most this many words, images and classes in one reason
+_REASON_CLASS = 0.005  # classes below this probability are not named in reasons
 
 
 def _first_lines(lyrics: str, n: int = 2) -> str:
@@ -622,19 +628,35 @@ class Recommender:
                 return not shared_cols or bool(shared_cols & set(cols.tolist()))  # a song sharing nothing: all evidence led to it
 
             ik = self.image_keywords_
-            images = [
-                (self.image_ids_[i], distance[i]) for i, _ in evidence.images if leads(ik.indices[ik.indptr[i]:ik.indptr[i + 1]])
+            image_rows = [
+                i for i, _ in evidence.images if leads(ik.indices[ik.indptr[i]:ik.indptr[i + 1]])
             ][:_REASON_WORDS] if evidence.share.get("images") else []
-            classes = []
+            images = [(self.image_ids_[i], distance[i]) for i in image_rows]
+            class_rows: list[tuple[int, float]] = []
             if evidence.share.get("classifier") and self.classes_ is not None:
                 ck = self.classes_.keywords
-                classes = [(class_labels[c], p) for c, p in evidence.classes
-                           if p >= _REASON_SHARE and leads(ck.indices[ck.indptr[c]:ck.indptr[c + 1]])][:_REASON_WORDS]
+                # the likeliest classes that name a word the song shares, whether or not they are among the
+                # likeliest of all: fifty dog breeds at 1% each are what made 犬 evidence
+                probs = evidence.class_probs
+                ranked = (np.argsort(-probs, kind="stable") if probs is not None else np.array([c for c, _ in evidence.classes]))
+                for c in ranked:
+                    p = float(probs[c]) if probs is not None else dict(evidence.classes)[int(c)]
+                    if p < _REASON_CLASS or len(class_rows) == _REASON_WORDS:
+                        break
+                    if leads(ck.indices[ck.indptr[c]:ck.indptr[c + 1]]):
+                        class_rows.append((int(c), p))
+            classes = [(class_labels[c], p) for c, p in class_rows]
+
+            def carried(matrix: sp.csr_matrix, rows: list[int]) -> list[str]:
+                cols = {int(j) for r in rows for j in matrix.indices[matrix.indptr[r]:matrix.indptr[r + 1]]}
+                return [w for w in shared if column[w] in cols]
+
             record = self.songs_[int(row)]
             items.append(Recommendation(
                 song_id=record.id, title=record.title, artist=record.artist, score=float(score),
                 images=images, keywords=shared, song_keywords=song_words[:3], first_lines=_first_lines(record.lyrics),
-                classes=classes,
+                classes=classes, image_keywords=carried(ik, image_rows),
+                class_keywords=carried(self.classes_.keywords, [c for c, _ in class_rows]) if self.classes_ is not None else [],
             ))
         return Recommendations(
             song_ids=np.array([item.song_id for item in items], dtype=object),

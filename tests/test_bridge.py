@@ -71,6 +71,7 @@ def test_the_classifier_finds_snow_songs_when_no_dataset_image_is_snow(registry,
     recs = model.recommend(query, k=4)
     assert [s[0] for s in recs.song_ids] == ["雪"] * 4, recs.song_ids
     assert recs.items[0].classes[0][0] == "snowfield" and "looks like snowfield" in recs.items[0].reason
+    assert recs.items[0].class_keywords == ["雪"] and recs.items[0].image_keywords == []
     assert recs.evidence["looks_like"][0][0] == "snowfield"
     # the paper's path (nearest images only) cannot see snow here
     images_only = model.with_recommend_config(dataclasses.replace(model.config.recommend, first_stage="images"))
@@ -138,3 +139,19 @@ def test_vocabulary_coverage_counts_songs_images_and_classes(registry, tmp_path)
     assert by_word["花"].images == 6 and by_word["月"].classes == 1
     assert left_out == {}  # a given vocabulary includes nothing
     assert "| 雪 | 4 | 0 | 1 | selected |" in coverage_markdown(model)
+
+
+def test_a_reason_names_for_each_word_the_images_or_classes_it_came_from():
+    from graphrec.recommender import Recommendation
+
+    item = Recommendation(
+        song_id="s", title="t", artist="a", score=1.0, images=[("weather/sunrise/1.jpg", 0.3)], keywords=["日", "犬"],
+        song_keywords=["日", "犬"], first_lines="", classes=[("golden retriever", 0.01)],
+        image_keywords=["日"], class_keywords=["犬"],
+    )
+    assert item.reason == "shares 日 with nearby images weather/sunrise/1.jpg; looks like golden retriever 0.01 → 犬"
+    assert item.to_dict()["class_keywords"] == ["犬"]
+    # an item without the split (the paper's rule) names every shared word for each
+    legacy = Recommendation(song_id="s", title="t", artist="a", score=1.0, images=[("i", 0.3)], keywords=["日"],
+                            song_keywords=["日"], first_lines="", classes=[("c", 0.5)])
+    assert legacy.reason == "shares 日 with nearby images i; looks like c 0.50 → 日"
