@@ -32,10 +32,10 @@ good songs (Diaz et al., "Evaluating stochastic rankings with expected exposure"
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, get_args
+from typing import Generic, Literal, TypeVar, get_args
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,11 +46,14 @@ RELEVANCE_RULES: tuple[str, ...] = get_args(RelevanceRule)
 #: How a song's relevance adds up over the evidence (:func:`evidence_relevance`).
 EvidenceMatch = Literal["sources", "words"]
 EVIDENCE_MATCHES: tuple[str, ...] = get_args(EvidenceMatch)
-#: Classes below this part of the classifier's evidence are not counted as sources of their own.
+#: Pieces of evidence below this part of their source's evidence (images, classifier) are not counted.
 _MIN_SOURCE = 1e-3
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 __all__ = [
-    "EVIDENCE_MATCHES", "RELEVANCE_RULES", "BigramCache", "Evidence", "EvidenceMatch", "PieceColumns", "RankWeights", "RelevanceRule", "evidence_relevance", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "unit_rows",
+    "EVIDENCE_MATCHES", "RELEVANCE_RULES", "BigramCache", "Evidence", "EvidenceMatch", "PieceColumns", "RankWeights", "RelevanceRule", "evidence_relevance", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "sparse_line", "unit_rows",
 ]
 
 
@@ -182,8 +185,14 @@ def gather_evidence(
     return evidence
 
 
+def sparse_line(matrix: sp.csr_matrix | sp.csc_matrix, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """The indices and values of row ``i`` of a CSR matrix, or of column ``i`` of a CSC one (views, no copies)."""
+    start, end = matrix.indptr[i], matrix.indptr[i + 1]
+    return matrix.indices[start:end], matrix.data[start:end]
+
+
 def _row_columns(matrix: sp.csr_matrix, row: int) -> np.ndarray:
-    return np.sort(matrix.indices[matrix.indptr[row]:matrix.indptr[row + 1]])
+    return np.sort(sparse_line(matrix, row)[0])
 
 
 def _pieces(columns: list[np.ndarray], weights: np.ndarray) -> list[tuple[np.ndarray, float]]:
@@ -200,37 +209,56 @@ def _pieces(columns: list[np.ndarray], weights: np.ndarray) -> list[tuple[np.nda
     return [(cols, weight / total) for cols, weight in merged.values() if weight / total >= _MIN_SOURCE]
 
 
-class PieceColumns:
-    """The songs that sing of a piece of evidence's words, and how much (the best of its words), by its
-    keyword columns, for the pieces seen most recently (at most ``size``; when full it starts again):
-    a nearest image of 海, 沙, 浪 and 岸 is the same union for every photo near it. Plain dictionary
-    operations, so threads can share it."""
+class _ResetCache(Generic[K, V]):
+    """Values by key, kept for the keys asked for most recently (at most ``size``; when full it starts
+    again). Plain dictionary operations, so threads can share one and a model that holds one pickles."""
 
-    def __init__(self, by_word: sp.csc_matrix, size: int = 512) -> None:
-        self.by_word = by_word
+    def __init__(self, size: int) -> None:
         self._size = max(1, int(size))
-        self._unions: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self._values: dict[Hashable, V] = {}
 
-    def __call__(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        key = np.asarray(cols, dtype=np.int64).tobytes()
-        union = self._unions.get(key)
-        if union is None:
-            if len(self._unions) >= self._size:
-                self._unions = {}
-            union = self._unions[key] = _best_of_columns(self.by_word, cols)
-        return union
+    def _key(self, item: K) -> Hashable:
+        return item
+
+    def _compute(self, item: K) -> V:
+        raise NotImplementedError
+
+    def __call__(self, item: K) -> V:
+        key = self._key(item)
+        value = self._values.get(key)
+        if value is None:
+            if len(self._values) >= self._size:
+                self._values = {}
+            value = self._values[key] = self._compute(item)
+        return value
 
     def __len__(self) -> int:
-        return len(self._unions)
+        return len(self._values)
+
+
+class PieceColumns(_ResetCache[np.ndarray, tuple[np.ndarray, np.ndarray]]):
+    """The songs that sing of a piece of evidence's words, and how much (the best of its words), by its
+    keyword columns, for the pieces seen most recently (at most ``size``): a nearest image of 海, 沙,
+    浪 and 岸 is the same union for every photo near it."""
+
+    def __init__(self, by_word: sp.csc_matrix, size: int = 512) -> None:
+        super().__init__(size)
+        self.by_word = by_word
+
+    def _key(self, item: np.ndarray) -> Hashable:
+        return np.asarray(item, dtype=np.int64).tobytes()
+
+    def _compute(self, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _best_of_columns(self.by_word, item)
 
 
 def _best_of_columns(by_word: sp.csc_matrix, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(song rows, best value among ``cols``) of the songs with a value in any of the columns."""
-    if len(cols) == 1:
-        j = int(cols[0])
-        return by_word.indices[by_word.indptr[j]:by_word.indptr[j + 1]], by_word.data[by_word.indptr[j]:by_word.indptr[j + 1]]
-    rows = np.concatenate([by_word.indices[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
-    data = np.concatenate([by_word.data[by_word.indptr[j]:by_word.indptr[j + 1]] for j in cols])
+    lines = [sparse_line(by_word, int(j)) for j in cols]
+    if len(lines) == 1:
+        return lines[0]
+    rows = np.concatenate([line[0] for line in lines])
+    data = np.concatenate([line[1] for line in lines])
     order = np.lexsort((-data, rows))  # by song, its best value first
     rows, data = rows[order], data[order]
     first = np.ones(len(rows), dtype=bool)
@@ -334,26 +362,16 @@ def lyric_bigrams(text: str) -> frozenset[str]:
     return frozenset(a + b for a, b in zip(chars, chars[1:]))
 
 
-class BigramCache:
-    """:func:`lyric_bigrams` by song row, kept for the songs asked for most recently (at most ``size``;
-    when full it starts again): the second stage's duplicate check reads them for every photo.
-    Plain dictionary operations, so threads can share it and a model that holds one still pickles."""
+class BigramCache(_ResetCache[int, frozenset[str]]):
+    """:func:`lyric_bigrams` by song row, kept for the songs asked for most recently (at most ``size``):
+    the second stage's duplicate check reads them for every photo."""
 
     def __init__(self, lyrics: Sequence[str], size: int) -> None:
+        super().__init__(size)
         self._lyrics = lyrics
-        self._size = max(1, int(size))
-        self._grams: dict[int, frozenset[str]] = {}
 
-    def __call__(self, row: int) -> frozenset[str]:
-        grams = self._grams.get(row)
-        if grams is None:
-            if len(self._grams) >= self._size:
-                self._grams = {}
-            grams = self._grams[row] = lyric_bigrams(self._lyrics[row])
-        return grams
-
-    def __len__(self) -> int:
-        return len(self._grams)
+    def _compute(self, item: int) -> frozenset[str]:
+        return lyric_bigrams(self._lyrics[item])
 
 
 def rank_songs(
@@ -369,13 +387,15 @@ def rank_songs(
     closeness: np.ndarray | None = None,
     relevance: np.ndarray | None = None,
     bigrams: Callable[[int], frozenset[str]] | None = None,
+    pieces: PieceColumns | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` song rows for ``evidence`` and their scores, best first (``song_vectors`` unit length;
     ``song_keywords`` the songs' keyword relevance, ``(songs, keywords)``, fastest in CSC form;
     ``closeness`` and ``relevance``, when given, every song's ``song_vectors @ evidence.point`` and
     ``evidence_relevance(evidence, song_keywords, weights.match)``, the latter computed for a batch
     of photos in one matrix product under ``match="words"``;
-    ``bigrams``, when given, a song row's :func:`lyric_bigrams` (a cache of them, say)).
+    ``bigrams``, when given, a song row's :func:`lyric_bigrams` (a cache of them, say); ``pieces``, when
+    given, a :class:`PieceColumns` of ``song_keywords`` for computing ``relevance``).
 
     The songs that carry an evidence keyword are scored, and the best ``weights.pool`` of them are the
     candidates (the best of the others follow them, for places nothing else can fill). With
@@ -394,12 +414,8 @@ def rank_songs(
     by_word = song_keywords if song_keywords.format == "csc" else sp.csc_matrix(song_keywords)
     n_songs = by_word.shape[0]
 
-    def column(j: int) -> tuple[np.ndarray, np.ndarray]:
-        start, end = by_word.indptr[j], by_word.indptr[j + 1]
-        return by_word.indices[start:end], by_word.data[start:end]
-
     if relevance is None:
-        relevance = evidence_relevance(evidence, by_word, weights.match)
+        relevance = evidence_relevance(evidence, by_word, weights.match, pieces=pieces)
     if closeness is None:
         # every song's, not the carriers' only: one pass of a matrix-vector product over contiguous rows
         # is several times faster than gathering even a tenth of the rows first
@@ -420,7 +436,7 @@ def rank_songs(
     # candidates sing of a word that has a real share of the evidence
     carries = np.zeros(n_songs, dtype=bool)
     for w in words:
-        carries[column(int(w))[0]] = True
+        carries[sparse_line(by_word, int(w))[0]] = True
     carriers = np.flatnonzero(carries)
     carrier_scores = scores_of(carriers)
     local = _best(np.arange(len(carriers)), order_keys(carrier_scores), max(weights.pool, k))
@@ -436,7 +452,7 @@ def rank_songs(
     position[pool] = np.arange(len(pool))
     carried = np.zeros((len(pool), len(words)))  # (pool, aspects): the pool songs' relevance to each aspect, times its share
     for a, w in enumerate(words):
-        rows_w, data_w = column(int(w))
+        rows_w, data_w = sparse_line(by_word, int(w))
         at = position[rows_w]
         carried[at[at >= 0], a] = data_w[at >= 0] * share[a]
     aspect_of = np.where(carried.max(axis=1) > 0, carried.argmax(axis=1), -1)

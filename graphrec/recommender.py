@@ -27,12 +27,12 @@ from graphrec.ranking import (
     Evidence,
     PieceColumns,
     RankWeights,
-    evidence_relevance,
     gather_evidence,
     lyric_substance,
     photo_seed,
     rank_songs,
     song_relevance,
+    sparse_line,
     unit_rows,
 )
 from graphrec.vision.heads import ClassifierHead, head_of
@@ -153,7 +153,9 @@ def _first_lines(lyrics: str, n: int = 2) -> str:
     return "\n".join(lines[:n])
 
 
-_CLOSENESS_BATCH = 64  # photos whose LINE closeness and keyword relevance to every song are computed in one product (64 x 12 bytes a song)
+# photos whose LINE closeness to every song (and, under evidence_match="words", keyword relevance) is
+# computed in one product (64 x 12 bytes a song)
+_CLOSENESS_BATCH = 64
 _BIGRAM_CACHE = 4096  # songs whose lyric bigrams the second stage keeps (a few MB; the duplicate check reads them for every photo)
 _PIECE_CACHE = 512  # pieces of evidence (keyword sets) whose songs the second stage keeps (525 validation photos: 180, 2.6 MB)
 
@@ -571,18 +573,12 @@ class Recommender:
                 if cfg.evidence_match == "words":  # a sum over words is one product for the batch
                     relevance = self._relevance_by_word @ np.stack([evidences[q].keywords for q in batch], axis=1)
             for column, q in enumerate(batch):
-                if cfg.evidence_match == "sources":
-                    mine = evidence_relevance(evidences[q], self._relevance_by_word, pieces=self._pieces)
-                elif relevance is not None:
-                    mine = relevance[:, column]
-                else:
-                    mine = None
                 rows, scores = rank_songs(
                     evidences[q], song_vectors=self._song_units, song_keywords=self._relevance_by_word,
                     substance=self.substance_, lyrics=lyrics, k=k, weights=weights, seed=photo_seed(features[q]),
                     closeness=None if closeness is None else closeness[:, column],
-                    relevance=mine,
-                    bigrams=self._bigrams,
+                    relevance=None if relevance is None else relevance[:, column],
+                    bigrams=self._bigrams, pieces=self._pieces,
                 )
                 out.append(self._explain_graph(evidences[q], rows, scores, img_idx[q], img_dist[q]))
         return out
@@ -614,41 +610,36 @@ class Recommender:
         distance = {int(i): float(d) for i, d in zip(img_idx, img_dist)}
         column = self.vectors_["keyword"].key_to_index
         relevance = self.song_relevance_
+        ik = self.image_keywords_
+        ck = self.classes_.keywords if self.classes_ is not None else None
+        # the classes a reason may name, likeliest first, whether or not they are among the likeliest of
+        # all: fifty dog breeds at 1% each are what made 犬 evidence
+        probs = evidence.class_probs
+        named_classes: list[tuple[int, float]] = []
+        if evidence.share.get("classifier") and ck is not None and probs is not None:
+            ranked = np.argsort(-probs, kind="stable")
+            named_classes = [(int(c), float(probs[c])) for c in ranked[: int(np.sum(probs >= _REASON_CLASS))]]
         items = []
         for row, score in zip(rows, scores):
             song_words = self._keywords_of_row(int(row))
             # the reason names what drove the choice: the evidence words the song sings of, by their part
             # in its relevance (a word below 5% of the evidence is noise, not a reason), at most three
-            start, end = relevance.indptr[row], relevance.indptr[row + 1]
-            part = {int(j): float(evidence.keywords[j] * r) for j, r in zip(relevance.indices[start:end], relevance.data[start:end])
+            part = {int(j): float(evidence.keywords[j] * r) for j, r in zip(*sparse_line(relevance, int(row)))
                     if evidence.keywords[j] >= _REASON_SHARE}
             shared = [vocab[j] for j in sorted(part, key=lambda j: (-part[j], j))][:_REASON_WORDS]
             shared_cols = {column[w] for w in shared}
             def leads(cols: np.ndarray) -> bool:
                 return not shared_cols or bool(shared_cols & set(cols.tolist()))  # a song sharing nothing: all evidence led to it
 
-            ik = self.image_keywords_
             image_rows = [
-                i for i, _ in evidence.images if leads(ik.indices[ik.indptr[i]:ik.indptr[i + 1]])
+                i for i, _ in evidence.images if leads(sparse_line(ik, i)[0])
             ][:_REASON_WORDS] if evidence.share.get("images") else []
             images = [(self.image_ids_[i], distance[i]) for i in image_rows]
-            class_rows: list[tuple[int, float]] = []
-            if evidence.share.get("classifier") and self.classes_ is not None:
-                ck = self.classes_.keywords
-                # the likeliest classes that name a word the song shares, whether or not they are among the
-                # likeliest of all: fifty dog breeds at 1% each are what made 犬 evidence
-                probs = evidence.class_probs
-                ranked = (np.argsort(-probs, kind="stable") if probs is not None else np.array([c for c, _ in evidence.classes]))
-                for c in ranked:
-                    p = float(probs[c]) if probs is not None else dict(evidence.classes)[int(c)]
-                    if p < _REASON_CLASS or len(class_rows) == _REASON_WORDS:
-                        break
-                    if leads(ck.indices[ck.indptr[c]:ck.indptr[c + 1]]):
-                        class_rows.append((int(c), p))
+            class_rows = [(c, p) for c, p in named_classes if ck is not None and leads(sparse_line(ck, c)[0])][:_REASON_WORDS]
             classes = [(class_labels[c], p) for c, p in class_rows]
 
             def carried(matrix: sp.csr_matrix, rows: list[int]) -> list[str]:
-                cols = {int(j) for r in rows for j in matrix.indices[matrix.indptr[r]:matrix.indptr[r + 1]]}
+                cols = {int(j) for r in rows for j in sparse_line(matrix, r)[0]}
                 return [w for w in shared if column[w] in cols]
 
             record = self.songs_[int(row)]
@@ -656,7 +647,7 @@ class Recommender:
                 song_id=record.id, title=record.title, artist=record.artist, score=float(score),
                 images=images, keywords=shared, song_keywords=song_words[:3], first_lines=_first_lines(record.lyrics),
                 classes=classes, image_keywords=carried(ik, image_rows),
-                class_keywords=carried(self.classes_.keywords, [c for c, _ in class_rows]) if self.classes_ is not None else [],
+                class_keywords=carried(ck, [c for c, _ in class_rows]) if ck is not None else [],
             ))
         return Recommendations(
             song_ids=np.array([item.song_id for item in items], dtype=object),
@@ -668,8 +659,7 @@ class Recommender:
         )
 
     def _row_items(self, song: int) -> tuple[np.ndarray, np.ndarray]:
-        start, end = self.song_keywords_.indptr[song], self.song_keywords_.indptr[song + 1]
-        return self.song_keywords_.indices[start:end], self.song_keywords_.data[start:end]
+        return sparse_line(self.song_keywords_, song)
 
     def prepare_features(self, features: np.ndarray) -> np.ndarray:
         """Features as the first stage compares them (``RecommendConfig.feature_norm``): raw, or unit length."""
