@@ -286,8 +286,16 @@ def evidence_relevance(
         raise ValueError(f"evidence match must be one of {', '.join(EVIDENCE_MATCHES)}, got {match!r}")
     if match == "words":
         return np.asarray(by_word @ evidence.keywords).ravel()
-    out = np.zeros(by_word.shape[0])
+    # pieces of one word are a sum over words, one sparse product; the others a union each
+    single = np.zeros(by_word.shape[1])
+    multi = []
     for cols, weight in evidence.sources:
+        if len(cols) == 1:
+            single[int(cols[0])] += weight
+        else:
+            multi.append((cols, weight))
+    out = np.asarray(by_word @ single).ravel()
+    for cols, weight in multi:
         rows, data = _best_of_columns(by_word, cols) if pieces is None else pieces(cols)
         out[rows] += weight * data
     return out
