@@ -53,7 +53,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 __all__ = [
-    "EVIDENCE_MATCHES", "RELEVANCE_RULES", "BigramCache", "Evidence", "EvidenceMatch", "PieceColumns", "RankWeights", "RelevanceRule", "evidence_relevance", "gather_evidence", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "sparse_line", "unit_rows",
+    "EVIDENCE_MATCHES", "RELEVANCE_RULES", "BigramCache", "ClassGroups", "Evidence", "EvidenceMatch", "PieceColumns", "RankWeights", "RelevanceRule", "evidence_relevance", "gather_evidence", "group_classes", "lyric_bigrams", "lyric_substance", "photo_seed", "rank_songs", "song_relevance", "sparse_line", "unit_rows",
 ]
 
 
@@ -124,8 +124,12 @@ def gather_evidence(
     min_image_similarity: float,
     full_image_similarity: float = 0.0,
     min_class_mass: float,
+    class_groups: ClassGroups | None = None,
 ) -> Evidence:
     """One photo's evidence from its nearest images (rows, cosine similarities) and/or its class probabilities.
+
+    ``class_groups``: :func:`group_classes` of ``class_keywords``, made once for many photos (made here
+    when not given).
 
     ``class_probs`` are the probabilities of the classes that have keywords (rows of ``class_keywords``
     and ``class_vectors``); the classifier's keyword evidence sums them over every class that names a
@@ -168,10 +172,11 @@ def gather_evidence(
             p = class_probs[top].astype(np.float64)
             point = (p[:, None] * unit_rows(class_vectors[top])).sum(axis=0)
             parts.append(("classifier", classifier_weight * evidence.class_mass, by_word / by_word.sum(), unit_rows(point)))
-            named = np.flatnonzero((np.diff(class_keywords.indptr) > 0) & (class_probs > 0))
-            pieces["classifier"] = _pieces(
-                [_row_columns(class_keywords, int(c)) for c in named], class_probs[named].astype(np.float64)
-            )
+            groups = class_groups if class_groups is not None else group_classes(class_keywords)
+            named = groups.group_of >= 0
+            by_group = np.bincount(groups.group_of[named], weights=class_probs[named].astype(np.float64),
+                                   minlength=len(groups.columns))
+            pieces["classifier"] = _normalised_pieces(list(zip(groups.columns, by_group.tolist())))
 
     total = sum(weight for _, weight, _, _ in parts)
     if total <= 0:
@@ -195,18 +200,46 @@ def _row_columns(matrix: sp.csr_matrix, row: int) -> np.ndarray:
     return np.sort(sparse_line(matrix, row)[0])
 
 
+@dataclass(frozen=True)
+class ClassGroups:
+    """The classes that name the same keywords, as one piece of evidence each (fifty dog breeds: 犬)."""
+
+    columns: list[np.ndarray]  # each group's keyword columns, sorted
+    group_of: np.ndarray  # (classes,) each class row's group, -1 for a class without keywords
+
+
+def group_classes(class_keywords: sp.csr_matrix) -> ClassGroups:
+    """:class:`ClassGroups` of a class-keyword matrix, groups in the order of their first class."""
+    first: dict[bytes, int] = {}
+    columns: list[np.ndarray] = []
+    group_of = np.full(class_keywords.shape[0], -1, dtype=np.int64)
+    for c in range(class_keywords.shape[0]):
+        cols = _row_columns(class_keywords, c)
+        if len(cols):
+            group = first.setdefault(cols.tobytes(), len(columns))
+            if group == len(columns):
+                columns.append(cols)
+            group_of[c] = group
+    return ClassGroups(columns, group_of)
+
+
 def _pieces(columns: list[np.ndarray], weights: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """Pieces of evidence that name the same keywords merged, weights scaled to sum to 1, and pieces
-    below ``_MIN_SOURCE`` of it dropped (fifty dog breeds are one piece: 犬)."""
+    """Pieces of evidence that name the same keywords merged, then :func:`_normalised_pieces`."""
     merged: dict[bytes, tuple[np.ndarray, float]] = {}
     for cols, weight in zip(columns, weights):
-        if len(cols) and weight > 0:
+        if len(cols):
             key = cols.tobytes()
             merged[key] = (cols, merged[key][1] + float(weight) if key in merged else float(weight))
-    total = sum(weight for _, weight in merged.values())
+    return _normalised_pieces(list(merged.values()))
+
+
+def _normalised_pieces(pieces: list[tuple[np.ndarray, float]]) -> list[tuple[np.ndarray, float]]:
+    """The pieces with weight, weights scaled to sum to 1, and pieces below ``_MIN_SOURCE`` of it dropped."""
+    pieces = [(cols, weight) for cols, weight in pieces if weight > 0]
+    total = sum(weight for _, weight in pieces)
     if total <= 0:
         return []
-    return [(cols, weight / total) for cols, weight in merged.values() if weight / total >= _MIN_SOURCE]
+    return [(cols, weight / total) for cols, weight in pieces if weight / total >= _MIN_SOURCE]
 
 
 class _ResetCache(Generic[K, V]):

@@ -28,6 +28,7 @@ from graphrec.ranking import (
     PieceColumns,
     RankWeights,
     gather_evidence,
+    group_classes,
     lyric_substance,
     photo_seed,
     rank_songs,
@@ -222,6 +223,8 @@ class Recommender:
                 )
             self.vectors_["class"] = to_keyed_vectors(classes.ids, np.asarray(class_vectors, dtype=np.float32))
             self._class_columns = np.array([int(c) for c in classes.ids], dtype=np.int64)
+        # the classes that name the same keywords: one piece of evidence each (made once, not per photo)
+        self._class_groups = group_classes(classes.keywords) if classes is not None else None
         self._head: ClassifierHead | None = None
         self.popularity_ = np.array(
             [np.nan if s.popularity is None else float(s.popularity) for s in self.songs_], dtype=np.float64
@@ -560,7 +563,7 @@ class Recommender:
                 classifier_weight=cfg.classifier_weight,
                 min_image_similarity=cfg.min_image_similarity or 0.0,
                 full_image_similarity=cfg.full_image_similarity or 0.0,
-                min_class_mass=cfg.min_class_mass,
+                min_class_mass=cfg.min_class_mass, class_groups=self._class_groups,
             ))
         out = []
         for start in range(0, len(features), _CLOSENESS_BATCH):

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphrec.ranking import (
-    BigramCache, Evidence, PieceColumns, RankWeights, evidence_relevance, gather_evidence, lyric_bigrams, lyric_substance, rank_songs,
+    BigramCache, Evidence, PieceColumns, RankWeights, evidence_relevance, gather_evidence, group_classes, lyric_bigrams, lyric_substance, rank_songs,
     song_relevance, unit_rows,
 )
 
@@ -190,6 +190,12 @@ def test_classes_that_name_the_same_words_are_one_piece_of_evidence():
                        class_vectors=np.eye(3, dtype=np.float32)[[0, 0, 0, 1, 2]], image_rows=None, image_sims=None)
     pieces = {tuple(cols.tolist()): weight for cols, weight in evidence.sources}
     assert pieces == pytest.approx({(0,): 0.6 / 0.9, (1,): 0.3 / 0.9})
+    # the groups, made once for many photos, give the same pieces
+    groups = group_classes(class_keywords)
+    assert groups.group_of.tolist() == [0, 0, 0, 1, -1] and [c.tolist() for c in groups.columns] == [[0], [1]]
+    again = _gather(class_probs=np.array([0.2, 0.2, 0.2, 0.3, 0.1]), class_keywords=class_keywords, class_groups=groups,
+                    class_vectors=np.eye(3, dtype=np.float32)[[0, 0, 0, 1, 2]], image_rows=None, image_sims=None)
+    assert [(c.tolist(), w) for c, w in again.sources] == [(c.tolist(), w) for c, w in evidence.sources]
 
 
 def test_a_source_below_its_threshold_gives_no_evidence():
